@@ -1,0 +1,33 @@
+"""The audit trail, read back from rollback commit trailers."""
+
+from typing import Any
+
+from gitops_bot.gitrepo import GitRepo
+from gitops_bot.trailers import RollbackRecord
+
+
+def rollbacks_json(repo: GitRepo, *, agent: str | None) -> list[dict[str, Any]]:
+    """Rollbacks newest first, as JSON objects (shared by the CLI and GET /api/v1/rollbacks)."""
+    return [r.to_json() for r in repo.rollbacks(agent=agent)]
+
+
+def audit_table(records: tuple[RollbackRecord, ...]) -> str:
+    """A plain-text table for people."""
+    header = ("WHEN (UTC)", "AGENT", "FROM -> TO", "ALERT", "APPROVED-BY", "COMMIT", "CULPRIT")
+    rows = [header] + [
+        (
+            r.committed_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.agent,
+            f"{r.from_version} -> {r.to_version}",
+            r.alert_name,
+            r.approved_by,
+            r.sha[:12],
+            r.culprit[:12],
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if not records:
+        lines.append("(no rollbacks)")
+    return "\n".join(lines)

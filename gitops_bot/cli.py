@@ -1,0 +1,153 @@
+"""Command line: serve, demo, culprit, rollback, audit, policy check, mark-good."""
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitops_bot.alerts import Alert
+from gitops_bot.audit import audit_table
+from gitops_bot.config import load_config
+from gitops_bot.engine import Outcome
+from gitops_bot.errors import GitopsBotError, UsageError
+from gitops_bot.paths import is_plain_name
+from gitops_bot.policy import Policy
+from gitops_bot.policy_files import check_policies, load_policies
+from gitops_bot.route import Routed
+from gitops_bot.wiring import make_engine
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="receive Alertmanager webhooks and roll back")
+    serve.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    sub.add_parser("demo", help="run the whole loop on a local example repo")
+    for name, text in (
+        ("culprit", "show the commit that shipped an agent's version"),
+        ("rollback", "roll an agent back now, the same path an alert takes"),
+    ):
+        c = sub.add_parser(name, help=text)
+        c.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+        c.add_argument("--agent", required=True)
+        c.add_argument("--version")
+        c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
+        c.add_argument("--json" if name == "culprit" else "--dry-run", action="store_true")
+    audit = sub.add_parser("audit", help="list rollbacks recorded in git")
+    audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    audit.add_argument("--json", action="store_true")
+    audit.add_argument("--agent")
+    policy = sub.add_parser("policy", help="policy tools")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate RollbackPolicy files")
+    check.add_argument("dir", nargs="?", type=Path, default=Path("policies"))
+    good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
+    good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    good.add_argument("--agent", required=True)
+    return p
+
+
+def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: str) -> Routed:
+    if not is_plain_name(args.agent):
+        raise UsageError(f"--agent {args.agent!r} is not a plain agent name")
+    candidates = [p for p in engine_policies if args.policy in (None, p.name)]
+    if not candidates:
+        raise UsageError(f"no policy named {args.policy!r}")
+    policy = candidates[0]
+    labels = {"alertname": "ManualRollback", policy.agent_label: args.agent}
+    if args.version and policy.version_label:
+        labels[policy.version_label] = args.version
+    alert = Alert(
+        status="firing",
+        labels=labels,
+        annotations={"summary": f"manual rollback of {args.agent} requested by {who}"},
+        starts_at=datetime.now(UTC),
+        ends_at=None,
+        generator_url="",
+        fingerprint="manual",
+    )
+    return Routed(alert=alert, policy=policy, agent=args.agent, version=args.version, approved_by=who)
+
+
+def _print_outcome(outcome: Outcome, *, as_json: bool) -> int:
+    plan = outcome.plan
+    if as_json:
+        data: dict[str, Any] = {"outcome": outcome.kind, "reason": outcome.reason, "agent": outcome.agent}
+        if plan is not None:
+            data |= {
+                "culprit": plan.culprit.sha,
+                "culpritSubject": plan.culprit.subject,
+                "culpritAuthor": plan.culprit.author,
+                "from": plan.from_version,
+                "to": plan.to_version,
+                "target": plan.target_source,
+                "files": sorted(plan.files),
+            }
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"{outcome.kind}: {outcome.reason}")
+        if plan is not None:
+            print(f"culprit: {plan.culprit.sha} {plan.culprit.subject!r} by {plan.culprit.author}")
+            print(f"restore: {plan.from_version} -> {plan.to_version} from {plan.target_source}")
+            print(f"files:   {', '.join(sorted(plan.files))}")
+    return 0 if outcome.kind in ("rolled_back", "planned", "ignored") else 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from gitops_bot.demo import run_demo
+
+        return run_demo()
+    if args.command == "policy":
+        policies, problems = check_policies(args.dir)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if not problems:
+            print(f"{len(policies)} polic{'y' if len(policies) == 1 else 'ies'} OK in {args.dir}")
+        return 1 if problems else 0
+    config = load_config(args.config)
+    if args.command == "serve":
+        from gitops_bot.serve import serve
+
+        return serve(config, insecure=args.insecure_no_auth)
+    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
+    if args.command == "audit":
+        engine.repo.sync()
+        records = engine.repo.rollbacks(agent=args.agent)
+        print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
+        return 0
+    who = f"cli:{getpass.getuser()}"
+    if args.command == "mark-good":
+        from gitops_bot.known_good import mark_good
+
+        print(mark_good(engine, args.agent, who=who))
+        return 0
+    routed = _manual(args, engine.policies, who)
+    dry = args.command == "culprit" or args.dry_run
+    return _print_outcome(engine.handle_routed(routed, dry_run=dry), as_json=getattr(args, "json", False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; user mistakes and outside failures end in one line and exit 1."""
+    logging.basicConfig(
+        level=os.environ.get("GITOPS_BOT_LOG", "INFO"), format="%(asctime)s %(levelname)s %(message)s"
+    )
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except GitopsBotError as e:
+        print(f"gitops-bot: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""`make demo`: the whole loop on a local bare remote, driven over HTTP with a captured payload."""
+
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import urllib.request
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from gitops_bot.alerts import parse_notification
+from gitops_bot.audit import audit_table
+from gitops_bot.config import load_config
+from gitops_bot.demo_repo import build_demo_remote
+from gitops_bot.server import create_app
+from gitops_bot.wiring import make_bot
+
+DATA = Path(__file__).resolve().parent / "demo_data"
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
+TOKEN = "demo-token"
+
+
+def _post(url: str, body: bytes) -> str:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return f"{response.status} {response.read().decode().strip()}"
+
+
+def _write_config(root: Path, remote: Path) -> Path:
+    shutil.copytree(POLICIES, root / "policies")
+    path = root / "gitops-bot.yaml"
+    path.write_text(
+        f"repo: {{url: 'file://{remote}', branch: main, workdir: state/repo}}\n"
+        "forge: {kind: local}\n"
+        "server: {listen: '127.0.0.1:0', alertmanager_token_env: GITOPS_BOT_ALERT_TOKEN}\n"
+        "policies: policies/\n"
+    )
+    return path
+
+
+def run_demo() -> int:
+    """Build the repo, serve, post the alerts, show the revert and the audit."""
+    root = Path(tempfile.mkdtemp(prefix="gitops-bot-demo-"))
+    single = (DATA / "firing-single-policy-violation.json").read_bytes()
+    grouped = (DATA / "firing-grouped-3-agents.json").read_bytes()
+    started = parse_notification(single).alerts[0].starts_at
+    remote = build_demo_remote(root, alert_started=started)
+    print(f"== demo GitOps remote: {remote}")
+    print(
+        subprocess.run(
+            ["git", "--git-dir", str(remote), "log", "--oneline", "main"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    bot = make_bot(load_config(_write_config(root, remote)))
+    bot.start()
+    server = make_server("127.0.0.1", 0, create_app(bot, token=TOKEN), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/alerts"
+    try:
+        print("== POST captured AgentPolicyViolations alert (billing-agent 2026.06.0):", _post(url, single))
+        print("== POST it again (Alertmanager repeat):", _post(url, single))
+        print("== POST captured grouped alert (3 agents):", _post(url, grouped))
+        if not bot.wait_idle(60):
+            print("demo: the bot did not finish in 60 s")
+            return 1
+        print("\n== outcomes")
+        for outcome in bot.recent:
+            print(f"  {outcome.kind:12} {outcome.reason}")
+        print("\n== the revert on main (git log --stat -1)")
+        print(
+            subprocess.run(
+                ["git", "--git-dir", str(remote), "log", "--stat", "-1", "main"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        print("== audit (from commit trailers)")
+        print(audit_table(bot.engine.repo.rollbacks()))
+        print("\n== GET /api/v1/rollbacks")
+        with urllib.request.urlopen(url.replace("alerts", "rollbacks"), timeout=10) as response:
+            print(json.dumps(json.loads(response.read()), indent=2))
+    finally:
+        server.shutdown()
+        bot.stop()
+    kinds = [o.kind for o in bot.recent]
+    return 0 if kinds.count("rolled_back") == 1 and "failed" not in kinds else 1

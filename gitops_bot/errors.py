@@ -1,0 +1,45 @@
+"""The project's exception hierarchy: one base, one subclass per kind of failure."""
+
+
+class GitopsBotError(Exception):
+    """Base of every error gitops-bot raises on purpose."""
+
+
+class ConfigError(GitopsBotError):
+    """gitops-bot.yaml is missing, unreadable or invalid."""
+
+
+class PolicyError(GitopsBotError):
+    """A RollbackPolicy file is invalid; the message names file, document and key."""
+
+
+class AlertPayloadError(GitopsBotError):
+    """A webhook body is not an Alertmanager v4 payload."""
+
+
+class YamlPathError(GitopsBotError):
+    """A field path is malformed or does not resolve in a manifest."""
+
+
+class GitError(GitopsBotError):
+    """A git operation failed."""
+
+
+class PushRejectedError(GitError):
+    """The remote refused a push because the branch moved (non-fast-forward)."""
+
+
+class ForgeError(GitopsBotError):
+    """The forge (local remote, GitHub) refused or failed an operation."""
+
+
+class JournalError(GitopsBotError):
+    """The durable alert journal could not be written or read."""
+
+
+class UsageError(GitopsBotError):
+    """An operator asked for something that cannot be done (unknown agent, bad flag)."""
+
+
+class AuthenticationError(GitopsBotError):
+    """A webhook request carried no valid credentials."""

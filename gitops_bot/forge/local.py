@@ -1,0 +1,13 @@
+"""The local forge: push the rollback commit straight onto the branch."""
+
+from gitops_bot.gitrepo import GitRepo
+from gitops_bot.planner import Plan
+
+
+class LocalForge:
+    """Pushes to `branch` of the configured remote; git's fast-forward check is the race guard."""
+
+    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> str:
+        """Push the commit; a moved branch raises PushRejectedError for the engine to redo."""
+        repo.push(f"{sha}:refs/heads/{repo.branch}")
+        return f"pushed {sha[:12]} to {repo.branch}"

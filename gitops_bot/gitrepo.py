@@ -1,0 +1,186 @@
+"""The git adapter: the bot's own clone of the GitOps repo, driven through GitPython."""
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
+
+import git
+
+from gitops_bot.culprit import CommitInfo
+from gitops_bot.errors import GitError, PushRejectedError
+from gitops_bot.trailers import RollbackRecord, parse_trailers, record_from
+
+BOT_NAME = "gitops-bot"
+BOT_EMAIL = "gitops-bot@users.noreply.local"
+_FS, _RS = "\x1f", "\x1e"
+_COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%an <%ae>{_FS}%P{_FS}%B{_RS}"
+_REJECTED = ("non-fast-forward", "fetch first", "[rejected]", "stale info", "failed to update ref")
+
+
+def _at(ts: str) -> datetime:
+    return datetime.fromtimestamp(int(ts), tz=UTC)
+
+
+class GitRepo:
+    """A working clone that tracks one branch of one remote."""
+
+    def __init__(self, url: str, branch: str, workdir: Path) -> None:
+        self.url, self.branch, self.workdir = url, branch, workdir
+        self.remote_ref = f"origin/{branch}"
+        try:
+            if (workdir / ".git").exists():
+                self.repo = git.Repo(workdir)
+                if self.repo.remotes.origin.url != url:
+                    raise GitError(f"{workdir} is a clone of {self.repo.remotes.origin.url}, not {url}")
+            else:
+                workdir.parent.mkdir(parents=True, exist_ok=True)
+                self.repo = git.Repo.clone_from(url, workdir, branch=branch, no_checkout=False)
+                self._tune()
+        except (
+            git.GitCommandError,
+            git.InvalidGitRepositoryError,
+            git.NoSuchPathError,
+            ValueError,
+        ) as e:
+            raise GitError(f"cannot clone {url} (branch {branch}) into {workdir}: {_why(e)}") from e
+
+    def _tune(self) -> None:
+        """Commit-graph with changed-path filters makes path-limited history walks cheap."""
+        with self.repo.config_writer() as cfg:
+            cfg.set_value("user", "name", BOT_NAME)
+            cfg.set_value("user", "email", BOT_EMAIL)
+            cfg.set_value("fetch", "writeCommitGraph", "true")
+            cfg.set_value("core", "commitGraph", "true")
+            cfg.set_value("gc", "auto", "0")
+        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        try:
+            return str(self.repo.git.execute(["git", *args], env=env))
+        except git.GitCommandError as e:
+            raise GitError(f"git {args[0]} failed: {_why(e)}") from e
+
+    def sync(self) -> str:
+        """Fetch the branch and tags, reset the work tree onto it, return the head sha."""
+        self._git(
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--tags",
+            "--force",
+            "origin",
+            f"+refs/heads/{self.branch}:refs/remotes/{self.remote_ref}",
+        )
+        self._git("reset", "--quiet", "--hard", self.remote_ref)
+        return self.head_sha()
+
+    def head_sha(self) -> str:
+        """The sha the work tree sits on."""
+        return self.repo.head.commit.hexsha
+
+    def read(self, rev: str, path: str) -> str | None:
+        """A file's text at a revision, or None when it does not exist there."""
+        try:
+            _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
+        except ValueError:
+            return None
+        except git.GitCommandError as e:
+            raise GitError(f"cannot read {path} at {rev}: {_why(e)}") from e
+        is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
+        return data.decode("utf-8", errors="replace") if is_blob else None
+
+    def commits(self, rev: str, paths: Sequence[str], *, extra: Sequence[str] = ()) -> Iterator[CommitInfo]:
+        """First-parent commits from rev (newest first) that changed any of paths."""
+        out = self._git("log", "--first-parent", f"--format={_COMMIT_FORMAT}", *extra, rev, "--", *paths)
+        for chunk in out.split(_RS):
+            chunk = chunk.lstrip("\n")
+            if chunk:
+                yield _commit(chunk)
+
+    def commit_info(self, rev: str) -> CommitInfo:
+        """One commit's info."""
+        return _commit(self._git("log", "-1", f"--format={_COMMIT_FORMAT}", rev).rstrip(_RS + "\n"))
+
+    def rollbacks(
+        self, *, since: datetime | None = None, agent: str | None = None
+    ) -> tuple[RollbackRecord, ...]:
+        """Bot rollbacks on the branch's first-parent line, newest first, read from trailers."""
+        args = ["log", "--first-parent", f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold){_RS}"]
+        args += ["--grep=^Rollback-Of: ", "--extended-regexp"]
+        if since is not None:
+            args.append(f"--since=@{int(since.timestamp())}")
+        out = self._git(*args, self.remote_ref)
+        records = []
+        for chunk in out.split(_RS):
+            chunk = chunk.lstrip("\n")
+            if not chunk:
+                continue
+            sha, ts, trailers = chunk.split(_FS, 2)
+            record = record_from(sha, _at(ts), parse_trailers(trailers))
+            if record is not None and (agent is None or record.agent == agent):
+                records.append(record)
+        return tuple(records)
+
+    def tags(self, patterns: Sequence[str]) -> list[tuple[str, str]]:
+        """(tag name, commit sha) for tags matching the for-each-ref patterns."""
+        out = self._git("for-each-ref", "--format=%(refname:strip=2) %(*objectname)%(objectname)", *patterns)
+        pairs = []
+        for line in out.splitlines():
+            name, _, shas = line.partition(" ")
+            pairs.append((name, shas[:40]))  # peeled commit first for annotated tags
+        return pairs
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether older is reachable from newer."""
+        try:
+            self.repo.git.merge_base("--is-ancestor", older, newer)
+        except git.GitCommandError as e:
+            if e.status == 1:
+                return False
+            raise GitError(f"merge-base failed: {_why(e)}") from e
+        return True
+
+    def commit_files(self, files: dict[str, str], message: str) -> str:
+        """Write files, commit them as the bot, return the new sha."""
+        for name, text in files.items():
+            path = self.workdir / name
+            path.write_text(text, encoding="utf-8")
+        self._git("add", "--", *files)
+        msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
+        msg_file.write_text(message, encoding="utf-8")
+        env = {
+            "GIT_COMMITTER_NAME": BOT_NAME,
+            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+            "GIT_AUTHOR_NAME": BOT_NAME,
+            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        }
+        self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=env)
+        return self.head_sha()
+
+    def push(self, refspec: str) -> None:
+        """Push a refspec (never forced); raise PushRejectedError if the remote moved."""
+        try:
+            self.repo.git.push("--porcelain", "origin", refspec)
+        except git.GitCommandError as e:
+            text = f"{e.stdout} {e.stderr}"
+            if any(marker in text for marker in _REJECTED):
+                raise PushRejectedError(f"push of {refspec} rejected: the remote moved") from e
+            raise GitError(f"git push failed: {_why(e)}") from e
+
+    def tag(self, name: str, rev: str, message: str) -> None:
+        """Create an annotated tag and push it."""
+        self._git("tag", "--annotate", "--force", "--message", message, name, rev)
+        self._git("push", "--quiet", "--force", "origin", f"refs/tags/{name}")
+
+
+def _commit(chunk: str) -> CommitInfo:
+    sha, ts, author, parents, message = chunk.split(_FS, 4)
+    return CommitInfo(sha, _at(ts), author, message, tuple(parents.split()))
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, git.GitCommandError):
+        text = (e.stderr or e.stdout or "").strip().strip("'").strip()
+        return text.splitlines()[-1] if text else f"exit {e.status}"
+    return str(e)

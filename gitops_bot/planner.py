@@ -1,0 +1,155 @@
+"""Gathers the repo state one alert needs and runs the pure decisions over it."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gitops_bot.alerts import Alert
+from gitops_bot.culprit import (
+    CommitInfo,
+    Snapshot,
+    Values,
+    Verdict,
+    find_culprit,
+    judge_culprit,
+    key_fields,
+    stale_version,
+)
+from gitops_bot.errors import YamlPathError
+from gitops_bot.gitrepo import GitRepo
+from gitops_bot.limits import check_limits, lookback
+from gitops_bot.paths import expand
+from gitops_bot.policy import Policy
+from gitops_bot.route import Routed
+from gitops_bot.target import KnownGood, Target, apply_changes, choose_target, plan_changes
+from gitops_bot.trailers import rollback_message
+from gitops_bot.versions import display_version
+from gitops_bot.yamlpath import read_value
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a rollback will write, decided before anything is written."""
+
+    alert: Alert
+    policy: Policy
+    agent: str
+    culprit: CommitInfo
+    from_version: str
+    to_version: str
+    target_source: str
+    files: dict[str, str]
+    message: str
+    head: str
+
+
+def _values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
+    texts: dict[str, str | None] = {}
+    values = []
+    for field in policy.fields:
+        file = expand(field.file, agent)
+        if file not in texts:
+            texts[file] = repo.read(rev, file)
+        values.append(read_value(texts[file], field.path))
+    return tuple(values)
+
+
+def _files(policy: Policy, agent: str) -> list[str]:
+    return sorted({expand(f.file, agent) for f in policy.fields})
+
+
+def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator[Snapshot]:
+    for commit in repo.commits(head, _files(policy, agent)):
+        yield Snapshot(commit=commit, values=_values_at(repo, commit.sha, policy, agent))
+
+
+def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) -> tuple[KnownGood, ...]:
+    if not culprit.parents:
+        return ()
+    found = []
+    for tag, sha in repo.tags([f"refs/tags/known-good/{agent}"]):
+        if repo.is_ancestor(sha, culprit.parents[0]):
+            found.append(KnownGood(tag, repo.commit_info(sha), _values_at(repo, sha, policy, agent)))
+    return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))
+
+
+def _shown(values: Values, keys: tuple[int, ...]) -> str:
+    return display_version(values[keys[0]]) if keys else "<none>"
+
+
+def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
+    """Decide the rollback for one routed alert against the synced head."""
+    policy, agent, alert = routed.policy, routed.agent, routed.alert
+    current = _values_at(repo, head, policy, agent)
+    if all(v is None for v in current):
+        return Verdict(
+            "ignore", f"unknown agent {agent!r}: none of its version fields exist", "unknown_agent"
+        )
+    if verdict := stale_version(current, routed.version):
+        return verdict
+    keys = key_fields(current, routed.version)
+    culprit = find_culprit(_snapshots(repo, head, policy, agent), current, keys)
+    if culprit is None:
+        return Verdict(
+            "escalate",
+            f"no commit on the branch introduced {agent}'s current version",
+            "no_culprit",
+        )
+    if verdict := judge_culprit(culprit, alert_started=alert.starts_at):
+        return verdict
+    since = now - timedelta(seconds=lookback(policy.per_agent, policy.fleet))
+    records = repo.rollbacks(since=since) if since < now else ()
+    if verdict := check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now):
+        return verdict
+    target = choose_target(culprit, current, _known_good(repo, policy, agent, culprit.commit))
+    if isinstance(target, Verdict):
+        return target
+    return _build(repo, routed, head=head, current=current, keys=keys, culprit=culprit.commit, target=target)
+
+
+def _build(
+    repo: GitRepo,
+    routed: Routed,
+    *,
+    head: str,
+    current: Values,
+    keys: tuple[int, ...],
+    culprit: CommitInfo,
+    target: Target,
+) -> Plan | Verdict:
+    policy, agent = routed.policy, routed.agent
+    try:
+        changes = plan_changes(policy.fields, agent, policy.paths, current, target.values)
+        texts = {c.file: repo.read(head, c.file) or "" for c in changes}
+        files = apply_changes(texts, changes)
+    except YamlPathError as e:
+        return Verdict("escalate", f"cannot restore {agent} cleanly: {e}", "unrestorable")
+    if not files:
+        return Verdict(
+            "escalate",
+            f"restoring {agent} to {target.source} changes no file",
+            "nothing_to_restore",
+        )
+    from_v, to_v = _shown(current, keys), _shown(target.values, keys)
+    message = rollback_message(
+        agent=agent,
+        from_version=from_v,
+        to_version=to_v,
+        alert=routed.alert,
+        culprit=culprit.sha,
+        culprit_subject=culprit.subject,
+        policy=policy.name,
+        approved_by=routed.approved_by,
+    )
+    return Plan(
+        alert=routed.alert,
+        policy=policy,
+        agent=agent,
+        culprit=culprit,
+        from_version=from_v,
+        to_version=to_v,
+        target_source=target.source,
+        files=files,
+        message=message,
+        head=head,
+    )

@@ -1,0 +1,105 @@
+"""The running bot: journal in, one worker thread draining it through the engine."""
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from gitops_bot.alerts import Alert, Notification
+from gitops_bot.engine import Engine, Outcome
+from gitops_bot.errors import GitopsBotError
+from gitops_bot.journal import Entry, Journal
+from gitops_bot.metrics import Metrics
+
+log = logging.getLogger("gitops_bot")
+
+
+class Bot:
+    """Accepts alerts durably and fast; all git work happens on the worker thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        journal: Journal,
+        *,
+        metrics: Metrics | None = None,
+        retries: int = 5,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.engine, self.journal = engine, journal
+        self.metrics = metrics or Metrics()
+        self.retries, self.retry_delay = retries, retry_delay
+        self.recent: deque[Outcome] = deque(maxlen=200)
+        self.on_resolved: list[Callable[[Alert], None]] = []
+        self._queue: queue.Queue[Entry | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def accept(self, notification: Notification) -> int:
+        """Journal every firing alert (fsynced) and queue it; return how many were queued."""
+        queued = 0
+        for alert in notification.alerts:
+            self.metrics.alerts_received.labels(alert.status).inc()
+            if not alert.firing:
+                self.metrics.alerts_ignored.labels("resolved").inc()
+                for callback in self.on_resolved:
+                    callback(alert)
+                continue
+            self._queue.put(self.journal.append(alert))
+            queued += 1
+        return queued
+
+    def start(self) -> None:
+        """Replay what a previous run accepted but did not finish, then start working."""
+        for entry in self.journal.pending():
+            log.info("replaying journaled alert %s (%s)", entry.id, entry.alert.name)
+            self._queue.put(entry)
+        self._thread = threading.Thread(target=self._work, name="gitops-bot-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the entry in hand and stop; unprocessed entries stay in the journal."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every queued alert is handled (for the demo and tests)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._queue.unfinished_tasks
+
+    def _work(self) -> None:
+        while (entry := self._queue.get()) is not None:
+            try:
+                self.process(entry)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def process(self, entry: Entry) -> Outcome:
+        """Handle one journaled alert, retrying failures of outside systems within a bound."""
+        for attempt in range(self.retries + 1):
+            try:
+                outcome = self.engine.handle(entry.alert)
+                break
+            except GitopsBotError as e:
+                log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)
+                outcome = Outcome("failed", str(e))
+                time.sleep(min(self.retry_delay * 2**attempt, 30.0) if attempt < self.retries else 0)
+        self._record(entry, outcome)
+        self.journal.done(entry)
+        return outcome
+
+    def _record(self, entry: Entry, outcome: Outcome) -> None:
+        self.recent.append(outcome)
+        self.metrics.rollbacks.labels(outcome.kind).inc()
+        if outcome.kind == "ignored":
+            self.metrics.alerts_ignored.labels(outcome.code).inc()
+        if outcome.kind == "rolled_back":
+            self.metrics.alert_to_push.observe(time.time() - entry.received_at)
+        level = logging.WARNING if outcome.kind in ("escalated", "failed") else logging.INFO
+        log.log(level, "%s %s: %s", outcome.kind.upper(), entry.alert.name, outcome.reason)

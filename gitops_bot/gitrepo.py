@@ -108,8 +108,8 @@ class GitRepo:
         """Bot rollbacks on the branch's first-parent line, newest first, read from trailers."""
         args = ["log", "--first-parent", f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold){_RS}"]
         args += ["--grep=^Rollback-Of: ", "--extended-regexp"]
-        if since is not None:
-            args.append(f"--since=@{int(since.timestamp())}")
+        # No --since: git stops walking at the first old-dated commit, and committer dates on a
+        # shared branch are not monotonic (rebases, skewed clocks), so the window is applied here.
         out = self._git(*args, self.remote_ref)
         records = []
         for chunk in out.split(_RS):
@@ -118,7 +118,9 @@ class GitRepo:
                 continue
             sha, ts, trailers = chunk.split(_FS, 2)
             record = record_from(sha, _at(ts), parse_trailers(trailers))
-            if record is not None and (agent is None or record.agent == agent):
+            if record is None or (agent is not None and record.agent != agent):
+                continue
+            if since is None or record.committed_at >= since:
                 records.append(record)
         return tuple(records)
 

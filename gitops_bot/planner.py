@@ -24,7 +24,7 @@ from gitops_bot.route import Routed
 from gitops_bot.target import KnownGood, Target, apply_changes, choose_target, plan_changes
 from gitops_bot.trailers import rollback_message
 from gitops_bot.versions import display_version
-from gitops_bot.yamlpath import read_value
+from gitops_bot.yamlpath import find_scalar, read_value
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,19 @@ def _values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
             texts[file] = repo.read(rev, file)
         values.append(read_value(texts[file], field.path))
     return tuple(values)
+
+
+def _broken_files(repo: GitRepo, rev: str, policy: Policy, agent: str) -> list[str]:
+    """Agent files that exist but do not parse: a rollback must not half-apply around them."""
+    broken = []
+    for file in _files(policy, agent):
+        text = repo.read(rev, file)
+        try:
+            if text is not None:
+                find_scalar(text, policy.fields[0].path)
+        except YamlPathError as e:
+            broken.append(f"{file} ({e})")
+    return broken
 
 
 def _files(policy: Policy, agent: str) -> list[str]:
@@ -85,6 +98,8 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
         return Verdict(
             "ignore", f"unknown agent {agent!r}: none of its version fields exist", "unknown_agent"
         )
+    if broken := _broken_files(repo, head, policy, agent):
+        return Verdict("escalate", f"cannot restore {agent} cleanly: {'; '.join(broken)}", "unrestorable")
     if verdict := stale_version(current, routed.version):
         return verdict
     keys = key_fields(current, routed.version)

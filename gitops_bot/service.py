@@ -27,10 +27,13 @@ class Bot:
         metrics: Metrics | None = None,
         retries: int = 5,
         retry_delay: float = 1.0,
+        requeue_after: float = 60.0,
+        max_age: float = 3600.0,
     ) -> None:
         self.engine, self.journal = engine, journal
         self.metrics = metrics or Metrics()
         self.retries, self.retry_delay = retries, retry_delay
+        self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
         self.on_resolved: list[Callable[[Alert], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()
@@ -81,7 +84,8 @@ class Bot:
         self._queue.task_done()
 
     def process(self, entry: Entry) -> Outcome:
-        """Handle one journaled alert, retrying failures of outside systems within a bound."""
+        """Handle one journaled alert; failures of outside systems are retried, never dropped early."""
+        outcome = Outcome("failed", "not attempted")
         for attempt in range(self.retries + 1):
             try:
                 outcome = self.engine.handle(entry.alert)
@@ -89,9 +93,16 @@ class Bot:
             except GitopsBotError as e:
                 log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)
                 outcome = Outcome("failed", str(e))
-                time.sleep(min(self.retry_delay * 2**attempt, 30.0) if attempt < self.retries else 0)
+                if attempt < self.retries:
+                    time.sleep(min(self.retry_delay * 2**attempt, 30.0))
         self._record(entry, outcome)
-        self.journal.done(entry)
+        if outcome.kind == "failed" and time.time() - entry.received_at < self.max_age:
+            # Keep it journaled and try again later: the remote may be down for a while.
+            timer = threading.Timer(self.requeue_after, self._queue.put, args=(entry,))
+            timer.daemon = True
+            timer.start()
+        else:
+            self.journal.done(entry)
         return outcome
 
     def _record(self, entry: Entry, outcome: Outcome) -> None:

@@ -46,6 +46,17 @@ def choose_target(culprit: Culprit, current: Values, known_good: tuple[KnownGood
     for good in known_good:
         if good.values != current and _restorable(good.values, current):
             return Target(values=good.values, source=f"tag {good.tag} ({good.commit.sha[:12]})")
+    lost = [
+        i
+        for i, (now, after, before) in enumerate(zip(current, culprit.values, culprit.previous, strict=True))
+        if after != before and now is None
+    ]
+    if lost:
+        return Verdict(
+            "escalate",
+            f"version field(s) {lost} changed by culprit {culprit.commit.sha[:12]} are missing or unreadable now",
+            "unrestorable",
+        )
     restored = tuple(
         before if (after != before and now == after) else now
         for now, after, before in zip(current, culprit.values, culprit.previous, strict=True)

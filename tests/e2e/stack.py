@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,7 +59,7 @@ def wait_until(
     timeout: float,
     interval: float = 0.2,
     *,
-    what: str = "condition",
+    what: str | Callable[[], str] = "condition",
 ) -> T:
     """Poll predicate until it returns a truthy value (returned); TimeoutError after timeout."""
     deadline = time.monotonic() + timeout
@@ -68,7 +68,9 @@ def wait_until(
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {what}")
+            # what may be a callable so the message shows the state at timeout, not at the start.
+            description = what() if callable(what) else what
+            raise TimeoutError(f"timed out after {timeout:.1f}s waiting for {description}")
         time.sleep(interval)
 
 
@@ -131,9 +133,30 @@ class Running:
 
 
 def _spawn(
+    name: str,
+    make_cmd: Callable[[int], list[str]],
+    workdir: Path,
+    config_path: Path,
+    ready_timeout: float,
+    attempts: int = 3,
+) -> Running:
+    """Start make_cmd(port) on a free port, logging to workdir/<name>.log, and wait for /-/ready.
+
+    Retries on a new port if another process grabbed the one free_port() returned.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _spawn_once(name, make_cmd(port := free_port()), workdir, port, config_path, ready_timeout)
+        except StackError as err:
+            if "address already in use" not in str(err) or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _spawn_once(
     name: str, cmd: list[str], workdir: Path, port: int, config_path: Path, ready_timeout: float
 ) -> Running:
-    """Start cmd logging to workdir/<name>.log and wait for /-/ready; StackError with log if not."""
+    """Start cmd once and wait for /-/ready; StackError carrying the log tail if it fails."""
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         # The child keeps its own copy of the log fd, so closing ours right away is fine.
@@ -194,16 +217,18 @@ def start_alertmanager(
     }
     config_path = workdir / "alertmanager.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    port = free_port()
-    cmd = [
-        binary,
-        f"--config.file={config_path}",
-        f"--storage.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        # An empty address disables clustering: no gossip port, no peer wait before notifying.
-        "--cluster.listen-address=",
-    ]
-    return _spawn("alertmanager", cmd, workdir, port, config_path, ready_timeout)
+
+    def command(port: int) -> list[str]:
+        return [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            # An empty address disables clustering: no gossip port, no peer wait before notifying.
+            "--cluster.listen-address=",
+        ]
+
+    return _spawn("alertmanager", command, workdir, config_path, ready_timeout)
 
 
 def start_prometheus(
@@ -216,15 +241,17 @@ def start_prometheus(
 ) -> Running:
     """Run Prometheus on loopback scraping targets ("host:port") every 1s, evaluating rules 1s."""
     binary = require_binary(PROMETHEUS)
+    # rule_files entries are globs to Prometheus: a wrong path would silently load no rules.
+    missing = [str(p) for p in rule_files if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"rule files not found: {missing}")
     workdir = tmp_path / "prometheus"
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     config: dict[str, Any] = {
         # scrape_timeout must not exceed scrape_interval (its 10s default would be rejected).
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(Path(p).resolve()) for p in rule_files],
-        "scrape_configs": [
-            {"job_name": "agents", "static_configs": [{"targets": list(scrape_targets)}]}
-        ],
+        "scrape_configs": [{"job_name": "agents", "static_configs": [{"targets": list(scrape_targets)}]}],
     }
     if alertmanager_url:
         parsed = urllib.parse.urlsplit(alertmanager_url)
@@ -238,14 +265,21 @@ def start_prometheus(
         config["alerting"] = {"alertmanagers": [alertmanager]}
     config_path = workdir / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    port = free_port()
-    cmd = [
-        binary,
-        f"--config.file={config_path}",
-        f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    return _spawn("prometheus", cmd, workdir, port, config_path, ready_timeout)
+
+    def command(port: int) -> list[str]:
+        return [
+            binary,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
+
+    running = _spawn("prometheus", command, workdir, config_path, ready_timeout)
+    groups = get_json(f"{running.url}/api/v1/rules")["data"]["groups"]
+    if rule_files and not groups:
+        running.stop()
+        raise StackError(f"prometheus loaded no rule groups from {rule_files}\n{running.log()}")
+    return running
 
 
 def prometheus_alerts(prometheus: Running) -> list[dict[str, Any]]:
@@ -310,9 +344,7 @@ class WebhookSink:
                 """Keep test output clean."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-sink", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
         self._thread.start()
         return self
 
@@ -339,7 +371,7 @@ class WebhookSink:
 
 
 @contextlib.contextmanager
-def dump_logs_on_failure(*processes: Running) -> Any:
+def dump_logs_on_failure(*processes: Running) -> Iterator[None]:
     """Re-raise any failure with the given processes' log tails appended (for CI debugging)."""
     try:
         yield

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_bot.alerts import Alert
-from gitops_bot.audit import audit_table
+from gitops_bot.audit import audit_records, audit_table
 from gitops_bot.config import load_config
 from gitops_bot.engine import Outcome
 from gitops_bot.errors import GitopsBotError, UsageError
@@ -20,6 +20,7 @@ from gitops_bot.paths import is_plain_name
 from gitops_bot.policy import Policy
 from gitops_bot.policy_files import check_policies, load_policies
 from gitops_bot.route import Routed
+from gitops_bot.watch_good import watch_good_once
 from gitops_bot.wiring import make_engine
 
 
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
     good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     good.add_argument("--agent", required=True)
+    watch = sub.add_parser(
+        "watch-good", help="tag versions that baked with no alert as known-good (one pass)"
+    )
+    watch.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     return p
 
 
@@ -120,8 +125,12 @@ def _run(args: argparse.Namespace) -> int:
     engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
     if args.command == "audit":
         engine.repo.sync()
-        records = engine.repo.rollbacks(agent=args.agent)
+        records = audit_records(engine.repo, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
+        return 0
+    if args.command == "watch-good":
+        for line in watch_good_once(engine, prometheus_url=config.prometheus_url):
+            print(line)
         return 0
     who = f"cli:{getpass.getuser()}"
     if args.command == "mark-good":
@@ -131,7 +140,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     routed = _manual(args, engine.policies, who)
     dry = args.command == "culprit" or args.dry_run
-    return _print_outcome(engine.handle_routed(routed, dry_run=dry), as_json=getattr(args, "json", False))
+    # An operator's explicit request is not re-checked against Alertmanager or Prometheus.
+    outcome = engine.handle_routed(routed, dry_run=dry, check=False)
+    return _print_outcome(outcome, as_json=getattr(args, "json", False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

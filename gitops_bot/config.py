@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from gitops_bot.durations import parse_duration
 from gitops_bot.errors import ConfigError
 
 FORGES = ("local", "github")
@@ -26,6 +27,9 @@ class Config:
     github: dict[str, Any] = field(default_factory=dict)
     alertmanager_url: str | None = None
     prometheus_url: str | None = None
+    resync_seconds: float = 60.0
+    recovery_poll_seconds: float = 10.0
+    watch_good_seconds: float | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -41,6 +45,13 @@ def _text(section: dict[str, Any], key: str, where: str, default: str | None = N
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}.{key}: required, a non-empty string")
     return value
+
+
+def _seconds(section: dict[str, Any], key: str, where: str, default: str) -> float:
+    try:
+        return parse_duration(section.get(key, default)).total_seconds()
+    except ValueError as e:
+        raise ConfigError(f"{where}.{key}: {e}") from e
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -62,8 +73,9 @@ def parse_config(raw: object, *, base: Path) -> Config:
     if "://" not in url and not url.startswith(("/", "git@")) and ":" not in url:
         url = str((base / url).resolve())
     host, port = _listen(_text(server, "listen", "server", "127.0.0.1:8080"))
-    alertmanager = _section(raw, "alertmanager").get("url")
-    prometheus = _section(raw, "prometheus").get("url")
+    am, prom = _section(raw, "alertmanager"), _section(raw, "prometheus")
+    alertmanager, prometheus = am.get("url"), prom.get("url")
+    good = _section(raw, "watch_good")
     return Config(
         repo_url=url,
         branch=_text(repo, "branch", "repo", "main"),
@@ -76,6 +88,9 @@ def parse_config(raw: object, *, base: Path) -> Config:
         github=_section(forge, "github"),
         alertmanager_url=alertmanager if isinstance(alertmanager, str) else None,
         prometheus_url=prometheus if isinstance(prometheus, str) else None,
+        resync_seconds=_seconds(am, "resync", "alertmanager", "1m"),
+        recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
+        watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
         raw=raw,
     )
 

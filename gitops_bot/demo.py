@@ -11,11 +11,11 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from gitops_bot.alerts import parse_notification
-from gitops_bot.audit import audit_table
+from gitops_bot.audit import audit_records, audit_table
 from gitops_bot.config import load_config
 from gitops_bot.demo_repo import build_demo_remote
 from gitops_bot.server import create_app
-from gitops_bot.wiring import make_bot
+from gitops_bot.wiring import Runtime
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
@@ -61,8 +61,9 @@ def run_demo() -> int:
             check=True,
         ).stdout
     )
-    bot = make_bot(load_config(_write_config(root, remote)))
-    bot.start()
+    runtime = Runtime(load_config(_write_config(root, remote)))
+    runtime.start()
+    bot = runtime.bot
     server = make_server("127.0.0.1", 0, create_app(bot, token=TOKEN), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/api/v1/alerts"
@@ -86,12 +87,12 @@ def run_demo() -> int:
             ).stdout
         )
         print("== audit (from commit trailers)")
-        print(audit_table(bot.engine.repo.rollbacks()))
+        print(audit_table(audit_records(bot.engine.repo, agent=None)))
         print("\n== GET /api/v1/rollbacks")
         with urllib.request.urlopen(url.replace("alerts", "rollbacks"), timeout=10) as response:
             print(json.dumps(json.loads(response.read()), indent=2))
     finally:
         server.shutdown()
-        bot.stop()
+        runtime.stop()
     kinds = [o.kind for o in bot.recent]
     return 0 if kinds.count("rolled_back") == 1 and "failed" not in kinds else 1

@@ -18,11 +18,12 @@ from gitops_bot.policy import Policy
 from gitops_bot.route import Routed, route
 
 log = logging.getLogger("gitops_bot")
+Gate = Callable[[Routed], tuple[Verdict | None, str]]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one alert: rolled_back, planned (dry run), ignored, escalated or failed."""
+    """What became of one alert: rolled_back, planned (dry run), ignored, held, escalated or failed."""
 
     kind: str
     reason: str
@@ -47,13 +48,15 @@ class Engine:
         *,
         clock: Callable[[], datetime] = _utcnow,
         max_attempts: int = 5,
+        gate: Gate | None = None,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
+        self.gate = gate
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """Threads and other processes on the same work tree take turns."""
         lock_path = self.repo.workdir.parent / f".{self.repo.workdir.name}.lock"
         with self._lock, open(lock_path, "w") as handle:
@@ -63,6 +66,10 @@ class Engine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def check(self, routed: Routed) -> tuple[Verdict | None, str]:
+        """Ask the outside world whether acting is still right (no gate: always)."""
+        return self.gate(routed) if self.gate is not None else (None, "")
+
     def handle(self, alert: Alert, *, dry_run: bool = False) -> Outcome:
         """Decide and, unless dry-run, carry out the rollback for one alert."""
         routed = route(alert, self.policies)
@@ -70,10 +77,10 @@ class Engine:
             return _from_verdict(routed, None)
         return self.handle_routed(routed, dry_run=dry_run)
 
-    def handle_routed(self, routed: Routed, *, dry_run: bool = False) -> Outcome:
+    def handle_routed(self, routed: Routed, *, dry_run: bool = False, check: bool = True) -> Outcome:
         """The rollback path once policy, agent and version are known (alerts and operators)."""
         dry_run = dry_run or routed.policy.action.mode == "dry-run"
-        with self._exclusive():
+        with self.exclusive():
             for attempt in range(1, self.max_attempts + 1):
                 head = self.repo.sync()
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
@@ -81,6 +88,9 @@ class Engine:
                     return _from_verdict(plan, routed.agent)
                 if dry_run:
                     return Outcome("planned", f"would roll back {_what(plan)}", routed.agent, None, plan)
+                verdict, note = self.check(routed) if check else (None, "")
+                if verdict is not None:
+                    return _from_verdict(verdict, routed.agent)
                 sha = self.repo.commit_files(plan.files, plan.message)
                 try:
                     where = self.forge.publish(self.repo, plan, sha)
@@ -91,7 +101,9 @@ class Engine:
                         routed.agent,
                     )
                     continue
-                return Outcome("rolled_back", f"rolled back {_what(plan)}: {where}", routed.agent, sha, plan)
+                return Outcome(
+                    "rolled_back", f"rolled back {_what(plan)}: {where}{note}", routed.agent, sha, plan
+                )
         return Outcome("failed", f"push rejected {self.max_attempts} times in a row", routed.agent)
 
 
@@ -100,5 +112,5 @@ def _what(plan: Plan) -> str:
 
 
 def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
-    kind = "ignored" if verdict.kind == "ignore" else "escalated"
+    kind = {"ignore": "ignored", "hold": "held"}.get(verdict.kind, "escalated")
     return Outcome(kind, verdict.reason, agent, code=verdict.code)

@@ -43,3 +43,11 @@ class UsageError(GitopsBotError):
 
 class AuthenticationError(GitopsBotError):
     """A webhook request carried no valid credentials."""
+
+
+class PrometheusError(GitopsBotError):
+    """Prometheus could not be queried (down, refused, bad query)."""
+
+
+class AlertmanagerError(GitopsBotError):
+    """Alertmanager's API could not be queried."""

@@ -90,6 +90,21 @@ class GitRepo:
         is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
         return data.decode("utf-8", errors="replace") if is_blob else None
 
+    def list_dir(self, rev: str, path: str) -> list[str]:
+        """Names of the entries directly inside a folder at a revision (empty if absent)."""
+        out = (
+            self._git("ls-tree", "--name-only", f"{rev}:{path.rstrip('/')}") if self.exists(rev, path) else ""
+        )
+        return out.splitlines()
+
+    def exists(self, rev: str, path: str) -> bool:
+        """Whether the path exists at the revision."""
+        try:
+            self.repo.git.get_object_header(f"{rev}:{path.rstrip('/')}")
+        except ValueError:
+            return False
+        return True
+
     def commits(self, rev: str, paths: Sequence[str], *, extra: Sequence[str] = ()) -> Iterator[CommitInfo]:
         """First-parent commits from rev (newest first) that changed any of paths."""
         out = self._git("log", "--first-parent", f"--format={_COMMIT_FORMAT}", *extra, rev, "--", *paths)
@@ -170,10 +185,28 @@ class GitRepo:
                 raise PushRejectedError(f"push of {refspec} rejected: the remote moved") from e
             raise GitError(f"git push failed: {_why(e)}") from e
 
-    def tag(self, name: str, rev: str, message: str) -> None:
-        """Create an annotated tag and push it."""
-        self._git("tag", "--annotate", "--force", "--message", message, name, rev)
-        self._git("push", "--quiet", "--force", "origin", f"refs/tags/{name}")
+    def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
+        """Create an annotated tag and push it; without replace, False if it already exists remotely."""
+        force = ["--force"] if replace else []
+        self._git("tag", "--annotate", *force, "--message", message, name, rev)
+        try:
+            self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
+        except git.GitCommandError as e:
+            if not replace and "already exists" in f"{e.stdout} {e.stderr}":
+                self._git("tag", "--delete", name)
+                return False
+            raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
+        return True
+
+    def tag_messages(self, prefix: str) -> dict[str, str]:
+        """Annotated tags under refs/tags/<prefix>: name (after the prefix) -> message."""
+        out = self._git("for-each-ref", f"--format=%(refname){_FS}%(contents){_RS}", f"refs/tags/{prefix}")
+        found = {}
+        for chunk in out.split(_RS):
+            name, sep, message = chunk.lstrip("\n").partition(_FS)
+            if sep:
+                found[name.removeprefix(f"refs/tags/{prefix}")] = message
+        return found
 
 
 def _commit(chunk: str) -> CommitInfo:

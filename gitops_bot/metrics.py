@@ -39,6 +39,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.recoveries = Counter(
+            "gitops_bot_recoveries",
+            "Watched rollbacks by how they ended.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.alert_to_recovery = Histogram(
+            "gitops_bot_alert_to_recovery_seconds",
+            "From the alert starting to the agent recovering.",
+            buckets=(10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The exposition text for GET /metrics."""
         return generate_latest(self.registry)

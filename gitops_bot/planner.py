@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from gitops_bot.alerts import Alert
 from gitops_bot.culprit import (
     CommitInfo,
+    Culprit,
     Snapshot,
     Values,
     Verdict,
@@ -88,6 +89,15 @@ def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) 
 
 def _shown(values: Values, keys: tuple[int, ...]) -> str:
     return display_version(values[keys[0]]) if keys else "<none>"
+
+
+def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tuple[Values, Culprit | None]:
+    """The agent's current values and the commit that gave them (None for an unknown agent)."""
+    current = _values_at(repo, head, policy, agent)
+    if all(v is None for v in current):
+        return current, None
+    keys = key_fields(current, None)
+    return current, find_culprit(_snapshots(repo, head, policy, agent), current, keys)
 
 
 def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:

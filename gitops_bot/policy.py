@@ -9,6 +9,7 @@ from typing import Any
 from gitops_bot.durations import parse_duration
 from gitops_bot.matchers import Matcher, parse_matcher
 from gitops_bot.paths import file_in_paths
+from gitops_bot.promql import template_problems
 from gitops_bot.yamlpath import parse_path
 
 MODES = ("auto", "veto-window", "approval", "dry-run")
@@ -183,6 +184,9 @@ def _verify(raw: object, errs: _Errors) -> Verify | None:
         if value is not None and not (isinstance(value, str) and value.strip()):
             errs.add(f"spec.verify.{key}", "must be a non-empty string")
             value = None
+        elif value is not None and key != "prometheus":
+            for problem in template_problems(value):
+                errs.add(f"spec.verify.{key}", problem)
         texts[key] = value
     return Verify(
         prometheus=texts["prometheus"],

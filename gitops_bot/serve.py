@@ -8,7 +8,7 @@ from werkzeug.serving import make_server
 from gitops_bot.config import Config
 from gitops_bot.errors import ConfigError
 from gitops_bot.server import create_app
-from gitops_bot.wiring import make_bot
+from gitops_bot.wiring import Runtime
 
 log = logging.getLogger("gitops_bot")
 
@@ -26,13 +26,15 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
 def serve(config: Config, *, insecure: bool) -> int:
     """Run until interrupted; journaled alerts not yet handled resume on the next start."""
     token = alert_token(config, insecure=insecure)
-    bot = make_bot(config)
-    bot.start()
-    server = make_server(config.listen_host, config.listen_port, create_app(bot, token=token), threaded=True)
+    runtime = Runtime(config)
+    runtime.start()
+    server = make_server(
+        config.listen_host, config.listen_port, create_app(runtime.bot, token=token), threaded=True
+    )
     log.info("listening on %s:%d (forge %s)", config.listen_host, config.listen_port, config.forge)
     try:
         server.serve_forever()
     finally:
         server.shutdown()
-        bot.stop()
+        runtime.stop()
     return 0

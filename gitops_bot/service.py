@@ -36,6 +36,7 @@ class Bot:
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
         self.on_resolved: list[Callable[[Alert], None]] = []
+        self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -49,9 +50,13 @@ class Bot:
                 for callback in self.on_resolved:
                     callback(alert)
                 continue
-            self._queue.put(self.journal.append(alert))
+            self.enqueue(alert)
             queued += 1
         return queued
+
+    def enqueue(self, alert: Alert) -> None:
+        """Journal one firing alert durably, then hand it to the worker."""
+        self._queue.put(self.journal.append(alert))
 
     def start(self) -> None:
         """Replay what a previous run accepted but did not finish, then start working."""
@@ -96,7 +101,7 @@ class Bot:
                 if attempt < self.retries:
                     time.sleep(min(self.retry_delay * 2**attempt, 30.0))
         self._record(entry, outcome)
-        if outcome.kind == "failed" and time.time() - entry.received_at < self.max_age:
+        if outcome.kind in ("failed", "held") and time.time() - entry.received_at < self.max_age:
             # Keep it journaled and try again later: the remote may be down for a while.
             timer = threading.Timer(self.requeue_after, self._queue.put, args=(entry,))
             timer.daemon = True
@@ -112,5 +117,7 @@ class Bot:
             self.metrics.alerts_ignored.labels(outcome.code).inc()
         if outcome.kind == "rolled_back":
             self.metrics.alert_to_push.observe(time.time() - entry.received_at)
+            for callback in self.after_rollback:
+                callback(entry.alert, outcome)
         level = logging.WARNING if outcome.kind in ("escalated", "failed") else logging.INFO
         log.log(level, "%s %s: %s", outcome.kind.upper(), entry.alert.name, outcome.reason)

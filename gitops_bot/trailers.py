@@ -32,8 +32,9 @@ class RollbackRecord:
     fingerprint: str
     policy: str
     approved_by: str
+    recovery: dict[str, str] | None = None
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, object]:
         """JSON shape shared by `audit --json` and GET /api/v1/rollbacks."""
         return {
             "commit": self.sha,
@@ -46,6 +47,7 @@ class RollbackRecord:
             "alertFingerprint": self.fingerprint,
             "policy": self.policy,
             "approvedBy": self.approved_by,
+            "recovery": self.recovery,
         }
 
 

@@ -1,15 +1,25 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
+import logging
+import threading
+
+from gitops_bot.alertmanager import AlertmanagerAPI
+from gitops_bot.checks import PreActChecks
 from gitops_bot.config import Config
-from gitops_bot.engine import Engine
-from gitops_bot.errors import ConfigError
+from gitops_bot.engine import Engine, Gate
+from gitops_bot.errors import ConfigError, GitopsBotError
 from gitops_bot.forge import Forge
 from gitops_bot.forge.local import LocalForge
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.journal import Journal
 from gitops_bot.policy import Policy
 from gitops_bot.policy_files import load_policies
+from gitops_bot.resync import Resync
 from gitops_bot.service import Bot
+from gitops_bot.watch_good import watch_good_once
+from gitops_bot.watcher import RecoveryWatcher
+
+log = logging.getLogger("gitops_bot")
 
 
 def make_forge(config: Config) -> Forge:
@@ -19,13 +29,70 @@ def make_forge(config: Config) -> Forge:
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
 
 
+def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
+    """Pre-act checks when Alertmanager or a verify query is configured."""
+    am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
+    if am is None and not any(p.verify and p.verify.still_firing for p in policies):
+        return None
+    return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url)
+
+
 def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> Engine:
-    """Repo clone, forge and policies wired into an Engine."""
+    """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     repo = GitRepo(config.repo_url, config.branch, config.workdir)
-    return Engine(repo, make_forge(config), policies)
+    return Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
 
 
-def make_bot(config: Config) -> Bot:
-    """A Bot with its journal next to the work tree."""
-    return Bot(make_engine(config), Journal(config.workdir.parent / "journal"))
+class Runtime:
+    """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
+
+    def __init__(self, config: Config, engine: Engine | None = None) -> None:
+        self.config = config
+        engine = engine or make_engine(config)
+        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
+        self.watcher = RecoveryWatcher(
+            engine,
+            self.bot.metrics,
+            prometheus_url=config.prometheus_url,
+            interval=config.recovery_poll_seconds,
+        )
+        self.bot.after_rollback.append(self.watcher.watch)
+        self.bot.on_resolved.append(self.watcher.resolved)
+        am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
+        self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
+        self._stop = threading.Event()
+        self._good: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Replay the journal, resume open recovery watches from git, start every loop."""
+        self.bot.start()
+        try:
+            resumed = self.watcher.resume()
+            if resumed:
+                log.info("resumed %d recovery watch(es) from git", resumed)
+        except GitopsBotError as e:
+            log.warning("cannot resume recovery watches yet: %s", e)
+        self.watcher.start()
+        if self.resync is not None:
+            self.resync.start()
+        if self.config.watch_good_seconds:
+            self._good = threading.Thread(target=self._watch_good, name="gitops-bot-watch-good", daemon=True)
+            self._good.start()
+
+    def _watch_good(self) -> None:
+        assert self.config.watch_good_seconds is not None
+        while not self._stop.wait(self.config.watch_good_seconds):
+            try:
+                for line in watch_good_once(self.bot.engine, prometheus_url=self.config.prometheus_url):
+                    log.info("watch-good: %s", line)
+            except GitopsBotError as e:
+                log.warning("watch-good: %s", e)
+
+    def stop(self) -> None:
+        """Stop every loop; journaled alerts and open watches resume on the next start."""
+        self._stop.set()
+        if self.resync is not None:
+            self.resync.stop()
+        self.watcher.stop()
+        self.bot.stop()

@@ -9,30 +9,17 @@ from typing import Any
 
 import yaml
 
-try:  # tests/e2e is a rootdir-inserted folder; fall back if it ever becomes a package
-    from fake_agent import FakeAgent, fast_rules, version_from_git
-    from stack import (
-        Received,
-        WebhookSink,
-        dump_logs_on_failure,
-        prometheus_alerts,
-        require_binary,
-        start_alertmanager,
-        start_prometheus,
-        wait_until,
-    )
-except ModuleNotFoundError:
-    from tests.e2e.fake_agent import FakeAgent, fast_rules, version_from_git
-    from tests.e2e.stack import (
-        Received,
-        WebhookSink,
-        dump_logs_on_failure,
-        prometheus_alerts,
-        require_binary,
-        start_alertmanager,
-        start_prometheus,
-        wait_until,
-    )
+from gitops_bot.lab.fake_agent import FakeAgent, fast_rules, version_from_git
+from gitops_bot.lab.stack import (
+    Received,
+    WebhookSink,
+    dump_logs_on_failure,
+    prometheus_alerts,
+    start_alertmanager,
+    start_prometheus,
+    wait_until,
+)
+from tests.e2e.stack import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "manifests" / "monitoring" / "agent-rules.yaml"
@@ -127,7 +114,8 @@ def test_fast_rules_shrink_windows_and_keep_logic(tmp_path: Path) -> None:
 
 def test_rogue_version_fires_then_resolves_through_real_stack(tmp_path: Path) -> None:
     """Rogue version -> firing webhook with bearer auth; good version -> resolved webhook."""
-    require_binary("git")
+    for binary in ("git", "prometheus", "prometheus-alertmanager"):
+        require_binary(binary)
     token = secrets.token_hex(16)
     bare, work = _manifest_repo(tmp_path, ROGUE_VERSION)
 

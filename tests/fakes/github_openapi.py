@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import validators as _jsonschema_validators
 from jsonschema.protocols import Validator
 from openapi_schema_validator import (
     OAS30ReadValidator,
@@ -60,6 +61,31 @@ _BASIC_ERROR = {
     "required": ["message"],
     "properties": {"message": {"type": "string"}, "documentation_url": {"type": "string"}},
 }
+
+
+def _nullable_keywords(cls: Any) -> Any:
+    """Let `nullable: true` admit null next to `enum`/`oneOf`/`anyOf`/`allOf`.
+
+    Strict OAS 3.0.3 only honours `nullable` alongside `type` (and wants null inside `enum`).
+    GitHub's description writes e.g. `state_reason: {type: string, nullable: true, enum: [...]}`
+    and `author: {nullable: true, oneOf: [simple-user, empty-object]}`, and really sends null.
+    """
+
+    def wrap(original: Any) -> Any:
+        def keyword(validator: Any, value: Any, instance: Any, schema: Mapping[str, Any]) -> Any:
+            if instance is None and schema.get("nullable") is True:
+                return
+            yield from original(validator, value, instance, schema)
+
+        return keyword
+
+    names = ("enum", "oneOf", "anyOf", "allOf")
+    return _jsonschema_validators.extend(cls, {n: wrap(cls.VALIDATORS[n]) for n in names})
+
+
+_PLAIN = _nullable_keywords(OAS30Validator)
+_READ = _nullable_keywords(OAS30ReadValidator)
+_WRITE = _nullable_keywords(OAS30WriteValidator)
 
 
 class ContractError(AssertionError):
@@ -256,9 +282,7 @@ class GitHubContract:
             for name in names:
                 p = params.get(("path", name))
                 group = ".+" if p and p.multi_segment else "[^/]+"
-                pattern = pattern.replace(
-                    re.escape("{" + name + "}"), f"(?P<{_group_name(name)}>{group})"
-                )
+                pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{_group_name(name)}>{group})")
             parts.append(pattern)
         return re.compile("^/" + "/".join(parts) + "$"), literals
 
@@ -286,11 +310,11 @@ class GitHubContract:
 
     @staticmethod
     def _path_values(op: Operation, m: re.Match[str]) -> dict[str, Any]:
-        """Extract the named groups back into parameter names with raw string values."""
+        """Extract the named groups back into parameter names, typed like the spec says."""
         values: dict[str, Any] = {}
-        for (loc, name), _p in op.params.items():
+        for (loc, name), p in op.params.items():
             if loc == "path":
-                values[name] = m.group(_group_name(name))
+                values[name] = _coerce(m.group(_group_name(name)), p.schema)
         return values
 
     # -- schema validation -------------------------------------------------------------------
@@ -300,12 +324,8 @@ class GitHubContract:
         key = (ref, kind)
         cached = self._validators.get(key)
         if cached is None:
-            cls = {"read": OAS30ReadValidator, "write": OAS30WriteValidator}.get(
-                kind, OAS30Validator
-            )
-            cached = cls(
-                {"$ref": ref}, registry=self.registry, format_checker=oas30_format_checker
-            )
+            cls = {"read": _READ, "write": _WRITE}.get(kind, _PLAIN)
+            cached = cls({"$ref": ref}, registry=self.registry, format_checker=oas30_format_checker)
             self._validators[key] = cached
         return cached
 
@@ -332,13 +352,12 @@ class GitHubContract:
         return match
 
     def _check_path_params(self, match: Match) -> list[str]:
-        """Coerce path params to their declared type and validate them in place."""
+        """Validate the (already typed) path params against their schemas."""
         problems = []
         for (loc, name), p in match.operation.params.items():
             if loc != "path":
                 continue
-            value = _coerce(match.path_params[name], p.schema)
-            match.path_params[name] = value
+            value = match.path_params[name]
             problems += [f"path param {name}: {e}" for e in self._schema_errors(p.schema_ref, value, "")]
         return problems
 
@@ -382,9 +401,7 @@ class GitHubContract:
             ref = SPEC_URI + op.spec["requestBody"]["$ref"] + "/content/application~1json/schema"
         errors = self._schema_errors(ref, body, "write")
         alternative = REQUEST_BODY_ALTERNATIVES.get(op.operation_id)
-        if errors and alternative is not None and not list(
-            OAS30Validator(alternative).iter_errors(body)
-        ):
+        if errors and alternative is not None and not list(_PLAIN(alternative).iter_errors(body)):
             errors = []
         if errors:
             return [f"body {e}" for e in errors]
@@ -425,20 +442,21 @@ class GitHubContract:
     def _check_response(self, op: Operation, status: int, body: Any) -> list[str]:
         """Find the declared response for `status` and validate `body` against it."""
         responses = op.spec.get("responses", {})
-        key = next(
-            (k for k in (str(status), f"{status // 100}XX", "default") if k in responses), None
-        )
+        key = next((k for k in (str(status), f"{status // 100}XX", "default") if k in responses), None)
         if key is None:
             if status not in GENERIC_ERROR_STATUSES:
                 return [f"status {status} is not declared (declared: {sorted(responses)})"]
             if body is NO_BODY or not isinstance(body, dict):
                 return [f"undeclared error status {status} must carry a JSON error object"]
-            return _format_errors(OAS30Validator(_BASIC_ERROR).iter_errors(body))
+            return _format_errors(_PLAIN(_BASIC_ERROR).iter_errors(body))
         declared, ref = self._resolve(responses[key])
         content = declared.get("content") or {}
         if not content:
             if body is NO_BODY:
                 return []
+            if status >= 400 and isinstance(body, dict):
+                # e.g. git/delete-ref's 422 is declared without content, yet GitHub sends one.
+                return _format_errors(_PLAIN(_BASIC_ERROR).iter_errors(body))
             return [f"status {status} declares no body, got {json.dumps(body)[:120]}"]
         if "application/json" not in content:
             return [f"status {status} does not declare application/json ({sorted(content)})"]

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from gitops_bot.yamlpath import read_value
+
 TOOLS = ("crm_api", "search")
 
 
@@ -219,35 +221,6 @@ class FakeAgent:
             self.ticks += 1
 
 
-def _walk(doc: Any, yaml_path: str) -> Any:
-    """Follow a dotted path with [index] or [key=value] steps; KeyError if it does not resolve.
-
-    E.g. spec.template.spec.containers[name=agent].image picks the container named agent.
-    """
-    node = doc
-    for step in re.findall(r"\[[^\]]*\]|[^.\[\]]+", yaml_path):
-        if step.startswith("[") and "=" in step:
-            key, value = step[1:-1].split("=", 1)
-            matches = [
-                item
-                for item in (node if isinstance(node, list) else [])
-                if isinstance(item, dict) and str(item.get(key)) == value
-            ]
-            if len(matches) != 1:
-                raise KeyError(yaml_path)
-            node = matches[0]
-        elif step.startswith("["):
-            index = int(step[1:-1])
-            if not isinstance(node, list) or index >= len(node):
-                raise KeyError(yaml_path)
-            node = node[index]
-        else:
-            if not isinstance(node, dict) or step not in node:
-                raise KeyError(yaml_path)
-            node = node[step]
-    return node
-
-
 def image_tag(image: str) -> str:
     """The tag of an image reference ("reg:5000/app:1.2@sha256:..." -> "1.2")."""
     name = image.split("@", 1)[0]
@@ -274,13 +247,10 @@ def version_from_git(
         timeout=timeout,
         check=True,
     )
-    for doc in yaml.safe_load_all(shown.stdout):
-        try:
-            value = str(_walk(doc, yaml_path))
-        except KeyError:
-            continue
-        return image_tag(value) if tag else value
-    raise KeyError(f"{yaml_path} not found in {branch}:{file}")
+    value = read_value(shown.stdout, yaml_path)
+    if value is None:
+        raise KeyError(f"{yaml_path} not found in {branch}:{file}")
+    return image_tag(value) if tag else value
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")

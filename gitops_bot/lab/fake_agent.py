@@ -141,6 +141,7 @@ class FakeAgent:
         self.metrics = _Metrics()
         self.version: str | None = None
         self.versions_seen: list[str] = []
+        self.switched_at: dict[str, float] = {}  # version -> wall time it was first exported
         self.version_errors: list[Exception] = []
         self.ticks = 0
         self._stop = threading.Event()
@@ -199,6 +200,7 @@ class FakeAgent:
             self.metrics.clear()
             self.version = version
             self.versions_seen.append(version)
+            self.switched_at.setdefault(version, time.time())
 
     def _poll_version(self) -> None:
         """Re-read the version; keep the old one if reading fails (e.g. mid-push)."""

@@ -1,6 +1,7 @@
 """`make demo`: the whole loop on a local bare remote, driven over HTTP with a captured payload."""
 
 import json
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -13,7 +14,9 @@ from werkzeug.serving import make_server
 from gitops_bot.alerts import parse_notification
 from gitops_bot.audit import audit_records, audit_table
 from gitops_bot.config import load_config
+from gitops_bot.demo_live import run_live_demo
 from gitops_bot.demo_repo import build_demo_remote
+from gitops_bot.lab.stack import have_stack
 from gitops_bot.server import create_app
 from gitops_bot.wiring import Runtime
 
@@ -45,9 +48,21 @@ def _write_config(root: Path, remote: Path) -> Path:
     return path
 
 
-def run_demo() -> int:
-    """Build the repo, serve, post the alerts, show the revert and the audit."""
+def run_demo(*, captured: bool = False) -> int:
+    """The live demo when Prometheus and Alertmanager are installed, else the captured payloads."""
     root = Path(tempfile.mkdtemp(prefix="gitops-bot-demo-"))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines would bury the timeline
+    if not captured and have_stack():
+        return run_live_demo(root)
+    if not captured:
+        print(
+            "== prometheus / prometheus-alertmanager not installed: replaying captured Alertmanager payloads"
+        )
+    return run_captured_demo(root)
+
+
+def run_captured_demo(root: Path) -> int:
+    """Build the repo, serve, post the captured alerts, show the revert and the audit."""
     single = (DATA / "firing-single-policy-violation.json").read_bytes()
     grouped = (DATA / "firing-grouped-3-agents.json").read_bytes()
     started = parse_notification(single).alerts[0].starts_at

@@ -30,8 +30,8 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def build_demo_remote(root: Path, *, alert_started: datetime) -> Path:
-    """Create root/agents-gitops.git with the demo history, all committed before the alert."""
+def init_demo_remote(root: Path, *, when: datetime) -> tuple[Path, Path]:
+    """root/agents-gitops.git holding the example tree at good versions, and a developer clone."""
     bare, seed = root / "agents-gitops.git", root / "seed"
     _git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
     shutil.copytree(EXAMPLE_TREE, seed)
@@ -43,8 +43,14 @@ def build_demo_remote(root: Path, *, alert_started: datetime) -> Path:
         "--quiet",
         "-m",
         "Initial agents: billing 2026.05.2, support v1.9.3, triage 1.2.4",
-        when=alert_started - timedelta(days=3),
+        when=when,
     )
+    _git(seed, "push", "--quiet", str(bare), "main")
+    return bare, seed
+
+
+def ship_rogue_release(seed: Path, bare: Path, *, when: datetime | None = None) -> str:
+    """Release billing-agent 2026.06.0 together with an unrelated support-bot change; push."""
     billing = seed / "agents" / "billing-agent"
     for name in ("deployment.yaml", "agent.yaml"):
         _edit(billing / name, "2026.05.2", "2026.06.0")
@@ -55,16 +61,22 @@ def build_demo_remote(root: Path, *, alert_started: datetime) -> Path:
         "--quiet",
         "-am",
         "Release billing-agent 2026.06.0; support-bot: raise maxTokens",
-        when=alert_started - timedelta(hours=2),
-    )
-    _edit(billing / "deployment.yaml", "replicas: 2", "replicas: 4")
-    _git(
-        seed,
-        "commit",
-        "--quiet",
-        "-am",
-        "billing-agent: scale to 4 replicas for month-end",
-        when=alert_started - timedelta(minutes=20),
+        when=when,
     )
     _git(seed, "push", "--quiet", str(bare), "main")
+    return _git(seed, "rev-parse", "HEAD")
+
+
+def scale_billing(seed: Path, bare: Path, *, when: datetime | None = None) -> None:
+    """A later, unrelated edit to the rogue agent's file that a rollback must keep."""
+    _edit(seed / "agents" / "billing-agent" / "deployment.yaml", "replicas: 2", "replicas: 4")
+    _git(seed, "commit", "--quiet", "-am", "billing-agent: scale to 4 replicas for month-end", when=when)
+    _git(seed, "push", "--quiet", str(bare), "main")
+
+
+def build_demo_remote(root: Path, *, alert_started: datetime) -> Path:
+    """The captured-payload demo's remote: the whole history committed before the alert started."""
+    bare, seed = init_demo_remote(root, when=alert_started - timedelta(days=3))
+    ship_rogue_release(seed, bare, when=alert_started - timedelta(hours=2))
+    scale_billing(seed, bare, when=alert_started - timedelta(minutes=20))
     return bare

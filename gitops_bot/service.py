@@ -35,6 +35,7 @@ class Bot:
         self.retries, self.retry_delay = retries, retry_delay
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
+        self.accepted: deque[tuple[float, Alert]] = deque(maxlen=200)  # for timelines, not state
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()
@@ -56,7 +57,9 @@ class Bot:
 
     def enqueue(self, alert: Alert) -> None:
         """Journal one firing alert durably, then hand it to the worker."""
-        self._queue.put(self.journal.append(alert))
+        entry = self.journal.append(alert)
+        self.accepted.append((entry.received_at, alert))
+        self._queue.put(entry)
 
     def start(self) -> None:
         """Replay what a previous run accepted but did not finish, then start working."""

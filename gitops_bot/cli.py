@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="receive Alertmanager webhooks and roll back")
     serve.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
-    sub.add_parser("demo", help="run the whole loop on a local example repo")
+    demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
+    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
         ("rollback", "roll an agent back now, the same path an alert takes"),
@@ -109,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from gitops_bot.demo import run_demo
 
-        return run_demo()
+        return run_demo(captured=args.captured)
     if args.command == "policy":
         policies, problems = check_policies(args.dir)
         for problem in problems:

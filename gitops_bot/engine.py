@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from gitops_bot.alerts import Alert
 from gitops_bot.culprit import Verdict
-from gitops_bot.errors import PushRejectedError
+from gitops_bot.errors import AlreadyPublishedError, PushRejectedError
 from gitops_bot.forge import Forge
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.planner import Plan, plan_rollback
@@ -94,6 +94,14 @@ class Engine:
                 sha = self.repo.commit_files(plan.files, plan.message)
                 try:
                     where = self.forge.publish(self.repo, plan, sha)
+                except AlreadyPublishedError as e:
+                    return Outcome(
+                        "ignored",
+                        f"another replica pushed this rollback: {e}",
+                        routed.agent,
+                        sha,
+                        code="duplicate",
+                    )
                 except PushRejectedError:
                     log.info(
                         "push race on attempt %d for %s; refetching and redoing",

@@ -29,6 +29,10 @@ class PushRejectedError(GitError):
     """The remote refused a push because the branch moved (non-fast-forward)."""
 
 
+class AlreadyPublishedError(GitopsBotError):
+    """The identical rollback is already on the remote (another replica pushed it)."""
+
+
 class ForgeError(GitopsBotError):
     """The forge (local remote, GitHub) refused or failed an operation."""
 

@@ -175,10 +175,15 @@ class GitRepo:
         self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=env)
         return self.head_sha()
 
-    def push(self, refspec: str) -> None:
-        """Push a refspec (never forced); raise PushRejectedError if the remote moved."""
+    def push(self, refspec: str) -> bool:
+        """Push a refspec (never forced); False if the remote already had exactly this commit.
+
+        Raises PushRejectedError if the remote moved.
+        """
         try:
-            self.repo.git.push("--porcelain", "origin", refspec)
+            out = str(self.repo.git.push("--porcelain", "origin", refspec))
+            # Two replicas building the same rollback in the same second make the same sha.
+            return not any(line.startswith("=\t") for line in out.splitlines())
         except git.GitCommandError as e:
             text = f"{e.stdout} {e.stderr}"
             if any(marker in text for marker in _REJECTED):

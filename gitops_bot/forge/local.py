@@ -1,5 +1,6 @@
 """The local forge: push the rollback commit straight onto the branch."""
 
+from gitops_bot.errors import AlreadyPublishedError
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.planner import Plan
 
@@ -9,5 +10,6 @@ class LocalForge:
 
     def publish(self, repo: GitRepo, plan: Plan, sha: str) -> str:
         """Push the commit; a moved branch raises PushRejectedError for the engine to redo."""
-        repo.push(f"{sha}:refs/heads/{repo.branch}")
+        if not repo.push(f"{sha}:refs/heads/{repo.branch}"):
+            raise AlreadyPublishedError(f"{sha[:12]} is already on {repo.branch}")
         return f"pushed {sha[:12]} to {repo.branch}"

@@ -10,6 +10,7 @@ from gitops_bot.durations import parse_duration
 from gitops_bot.matchers import Matcher, parse_matcher
 from gitops_bot.paths import file_in_paths
 from gitops_bot.promql import template_problems
+from gitops_bot.validate import Problems, choice, duration, get_typed, str_list
 from gitops_bot.yamlpath import parse_path
 
 MODES = ("auto", "veto-window", "approval", "dry-run")
@@ -84,26 +85,7 @@ class Policy:
     verify: Verify | None = None
 
 
-class _Errors:
-    """Collects every problem of one document so `policy check` prints them all."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.items: list[str] = []
-
-    def add(self, key: str, problem: str) -> None:
-        self.items.append(f"{self.where}: {key}: {problem}")
-
-
-def _get(obj: Mapping[str, Any], key: str, kind: type, errs: _Errors, at: str) -> Any:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, kind):
-        errs.add(f"{at}{key}", f"must be a {kind.__name__}, got {type(value).__name__}")
-        return None
-    return value
-
-
-def _limit(raw: object, errs: _Errors, at: str) -> Limit | None:
+def _limit(raw: object, errs: Problems, at: str) -> Limit | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -120,59 +102,31 @@ def _limit(raw: object, errs: _Errors, at: str) -> Limit | None:
         return None
 
 
-def _duration(raw: object, default: timedelta, errs: _Errors, key: str) -> timedelta:
-    if raw is None:
-        return default
-    try:
-        return parse_duration(raw)
-    except ValueError as e:
-        errs.add(key, str(e))
-        return default
-
-
-def _choice(raw: object, choices: tuple[str, ...], default: str, errs: _Errors, key: str) -> str:
-    if raw is None:
-        return default
-    if raw not in choices:
-        errs.add(key, f"must be one of {', '.join(choices)}, got {raw!r}")
-        return default
-    return str(raw)
-
-
-def _str_list(raw: object, errs: _Errors, key: str) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-        errs.add(key, "must be a list of non-empty strings")
-        return ()
-    return tuple(raw)
-
-
-def _action(raw: Mapping[str, Any], errs: _Errors) -> Action:
+def _action(raw: Mapping[str, Any], errs: Problems) -> Action:
     appr = raw.get("approvers") or {}
     if not isinstance(appr, dict):
         errs.add("spec.action.approvers", "must be a mapping")
         appr = {}
     return Action(
-        mode=_choice(raw.get("mode"), MODES, "auto", errs, "spec.action.mode"),
-        veto_window=_duration(raw.get("vetoWindow"), timedelta(minutes=5), errs, "spec.action.vetoWindow"),
+        mode=choice(raw.get("mode"), MODES, "auto", errs, "spec.action.mode"),
+        veto_window=duration(raw.get("vetoWindow"), timedelta(minutes=5), errs, "spec.action.vetoWindow"),
         approvers=Approvers(
-            permission=_choice(
+            permission=choice(
                 appr.get("permission"),
                 PERMISSIONS,
                 "write",
                 errs,
                 "spec.action.approvers.permission",
             ),
-            users=_str_list(appr.get("users"), errs, "spec.action.approvers.users"),
-            teams=_str_list(appr.get("teams"), errs, "spec.action.approvers.teams"),
+            users=str_list(appr.get("users"), errs, "spec.action.approvers.users"),
+            teams=str_list(appr.get("teams"), errs, "spec.action.approvers.teams"),
         ),
-        merge_method=_choice(raw.get("mergeMethod"), MERGE_METHODS, "merge", errs, "spec.action.mergeMethod"),
-        labels=_str_list(raw.get("labels"), errs, "spec.action.labels"),
+        merge_method=choice(raw.get("mergeMethod"), MERGE_METHODS, "merge", errs, "spec.action.mergeMethod"),
+        labels=str_list(raw.get("labels"), errs, "spec.action.labels"),
     )
 
 
-def _verify(raw: object, errs: _Errors) -> Verify | None:
+def _verify(raw: object, errs: Problems) -> Verify | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -192,9 +146,9 @@ def _verify(raw: object, errs: _Errors) -> Verify | None:
         prometheus=texts["prometheus"],
         still_firing=texts["still_firing"],
         recovered=texts["recovered"],
-        timeout=_duration(raw.get("timeout"), timedelta(minutes=10), errs, "spec.verify.timeout"),
+        timeout=duration(raw.get("timeout"), timedelta(minutes=10), errs, "spec.verify.timeout"),
         on_prometheus_error=(
-            _choice(
+            choice(
                 raw.get("onPrometheusError"),
                 ON_PROMETHEUS_ERROR,
                 "hold",
@@ -204,11 +158,11 @@ def _verify(raw: object, errs: _Errors) -> Verify | None:
             if raw.get("onPrometheusError") is not None
             else None
         ),
-        bake_time=_duration(raw.get("bakeTime"), timedelta(hours=1), errs, "spec.verify.bakeTime"),
+        bake_time=duration(raw.get("bakeTime"), timedelta(hours=1), errs, "spec.verify.bakeTime"),
     )
 
 
-def _fields(raw: object, paths: tuple[str, ...], errs: _Errors) -> tuple[VersionField, ...]:
+def _fields(raw: object, paths: tuple[str, ...], errs: Problems) -> tuple[VersionField, ...]:
     if not isinstance(raw, list) or not raw:
         errs.add("spec.agent.version.fields", "must be a non-empty list of {file, path}")
         return ()
@@ -238,7 +192,7 @@ def _fields(raw: object, paths: tuple[str, ...], errs: _Errors) -> tuple[Version
 
 def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
     """Validate one document; return the policy (or None) and every problem found."""
-    errs = _Errors(where)
+    errs = Problems(where)
     if not isinstance(doc, dict):
         return None, [f"{where}: document must be a mapping"]
     if doc.get("apiVersion") != "gitops-bot/v1":
@@ -248,7 +202,7 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
     name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
     if not isinstance(name, str) or not _NAME.match(name):
         errs.add("metadata.name", f"must be a lowercase DNS-style name, got {name!r}")
-    spec = _get(doc, "spec", dict, errs, "") or {}
+    spec = get_typed(doc, "spec", dict, errs, "") or {}
     if not spec:
         errs.add("spec", "is required")
     matchers = []
@@ -261,20 +215,20 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
             matchers.append(parse_matcher(str(text)))
         except ValueError as e:
             errs.add(f"spec.match[{i}]", str(e))
-    agent = _get(spec, "agent", dict, errs, "spec.") or {}
+    agent = get_typed(spec, "agent", dict, errs, "spec.") or {}
     label = agent.get("label")
     if not isinstance(label, str) or not label:
         errs.add("spec.agent.label", "is required (the alert label naming the agent)")
-    paths = _str_list(agent.get("paths"), errs, "spec.agent.paths")
+    paths = str_list(agent.get("paths"), errs, "spec.agent.paths")
     if not paths:
         errs.add("spec.agent.paths", "must list the files that belong to an agent")
-    version = _get(agent, "version", dict, errs, "spec.agent.") or {}
+    version = get_typed(agent, "version", dict, errs, "spec.agent.") or {}
     vlabel = version.get("label")
     if vlabel is not None and not (isinstance(vlabel, str) and vlabel):
         errs.add("spec.agent.version.label", "must be a label name")
     fields = _fields(version.get("fields"), paths, errs)
-    action = _action(_get(spec, "action", dict, errs, "spec.") or {}, errs)
-    limits = _get(spec, "limits", dict, errs, "spec.") or {}
+    action = _action(get_typed(spec, "action", dict, errs, "spec.") or {}, errs)
+    limits = get_typed(spec, "limits", dict, errs, "spec.") or {}
     per_agent = _limit(limits.get("perAgent"), errs, "spec.limits.perAgent")
     fleet = _limit(limits.get("fleet"), errs, "spec.limits.fleet")
     verify = _verify(spec.get("verify"), errs)

@@ -1,7 +1,9 @@
 """The git adapter: the bot's own clone of the GitOps repo, driven through GitPython."""
 
-from collections.abc import Iterator, Sequence
+import subprocess
+from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
+from io import BufferedReader
 from pathlib import Path
 from typing import cast
 
@@ -28,6 +30,7 @@ class GitRepo:
     def __init__(self, url: str, branch: str, workdir: Path) -> None:
         self.url, self.branch, self.workdir = url, branch, workdir
         self.remote_ref = f"origin/{branch}"
+        self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
         try:
             if (workdir / ".git").exists():
                 self.repo = git.Repo(workdir)
@@ -105,13 +108,33 @@ class GitRepo:
             return False
         return True
 
-    def commits(self, rev: str, paths: Sequence[str], *, extra: Sequence[str] = ()) -> Iterator[CommitInfo]:
-        """First-parent commits from rev (newest first) that changed any of paths."""
-        out = self._git("log", "--first-parent", f"--format={_COMMIT_FORMAT}", *extra, rev, "--", *paths)
-        for chunk in out.split(_RS):
-            chunk = chunk.lstrip("\n")
-            if chunk:
-                yield _commit(chunk)
+    def commits(self, rev: str, paths: Sequence[str]) -> Generator[CommitInfo, None, None]:
+        """First-parent commits from rev (newest first) that changed any of paths, read lazily.
+
+        Streaming lets the culprit walk stop git as soon as it has passed the culprit, which on a
+        deep history is most of the cost; closing the iterator ends the git process.
+        """
+        args = ["git", "log", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
+        try:
+            proc = self.repo.git.execute(args, as_process=True)
+        except git.GitCommandError as e:
+            raise GitError(f"git log failed: {_why(e)}") from e
+        popen = cast("subprocess.Popen[bytes]", proc.proc)
+        stdout, stderr = cast(BufferedReader, popen.stdout), cast(BufferedReader, popen.stderr)
+        pending = b""
+        try:
+            while chunk := stdout.read1(1 << 16):
+                pending += chunk
+                *records, pending = pending.split(_RS.encode())
+                for record in records:
+                    if text := record.decode("utf-8", errors="replace").lstrip("\n"):
+                        yield _commit(text)
+            if popen.wait() != 0:
+                raise GitError(f"git log {rev} failed: {stderr.read().decode(errors='replace').strip()}")
+        finally:
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()
 
     def commit_info(self, rev: str) -> CommitInfo:
         """One commit's info."""
@@ -120,23 +143,42 @@ class GitRepo:
     def rollbacks(
         self, *, since: datetime | None = None, agent: str | None = None
     ) -> tuple[RollbackRecord, ...]:
-        """Bot rollbacks on the branch's first-parent line, newest first, read from trailers."""
-        args = ["log", "--first-parent", f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold){_RS}"]
-        args += ["--grep=^Rollback-Of: ", "--extended-regexp"]
-        # No --since: git stops walking at the first old-dated commit, and committer dates on a
-        # shared branch are not monotonic (rebases, skewed clocks), so the window is applied here.
-        out = self._git(*args, self.remote_ref)
+        """Bot rollbacks on the branch's first-parent line, newest first, read from trailers.
+
+        No --since: git stops walking at the first old-dated commit, and committer dates on a
+        shared branch are not monotonic (rebases, skewed clocks), so the window is applied here.
+        The scan is incremental from the last head seen (a cache only; git stays the record).
+        """
+        head = self._git("rev-parse", self.remote_ref)
+        seen, records = self._scanned
+        if seen != head:
+            if seen and self.is_ancestor(seen, head):
+                records = self._scan_rollbacks(f"{seen}..{head}") + records
+            else:
+                records = self._scan_rollbacks(head)
+            self._scanned = (head, records)
+        return tuple(
+            r
+            for r in records
+            if (agent is None or r.agent == agent) and (since is None or r.committed_at >= since)
+        )
+
+    def _scan_rollbacks(self, revs: str) -> tuple[RollbackRecord, ...]:
+        out = self._git(
+            "log",
+            "--first-parent",
+            f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold){_RS}",
+            "--grep=^Rollback-Of: ",
+            "--extended-regexp",
+            revs,
+        )
         records = []
         for chunk in out.split(_RS):
             chunk = chunk.lstrip("\n")
-            if not chunk:
-                continue
-            sha, ts, trailers = chunk.split(_FS, 2)
-            record = record_from(sha, _at(ts), parse_trailers(trailers))
-            if record is None or (agent is not None and record.agent != agent):
-                continue
-            if since is None or record.committed_at >= since:
-                records.append(record)
+            if chunk:
+                sha, ts, trailers = chunk.split(_FS, 2)
+                if (record := record_from(sha, _at(ts), parse_trailers(trailers))) is not None:
+                    records.append(record)
         return tuple(records)
 
     def tags(self, patterns: Sequence[str]) -> list[tuple[str, str]]:

@@ -1,6 +1,8 @@
 """Gathers the repo state one alert needs and runs the pure decisions over it."""
 
+import posixpath
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,9 +74,28 @@ def _files(policy: Policy, agent: str) -> list[str]:
     return sorted({expand(f.file, agent) for f in policy.fields})
 
 
-def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator[Snapshot]:
-    for commit in repo.commits(head, _files(policy, agent)):
-        yield Snapshot(commit=commit, values=_values_at(repo, commit.sha, policy, agent))
+def history_paths(files: list[str]) -> list[str]:
+    """What to walk: the files' common folder when there is one.
+
+    git (2.39) only uses its changed-path Bloom filters for a single pathspec; commits in that
+    folder that leave the versions alone cost one blob read each and are skipped by value.
+    """
+    folder = posixpath.commonpath(files) if len(files) > 1 else ""
+    return [folder] if folder else files
+
+
+@contextmanager
+def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator[Iterator[Snapshot]]:
+    commits = repo.commits(head, history_paths(_files(policy, agent)))
+
+    def snapshots() -> Iterator[Snapshot]:
+        for commit in commits:
+            yield Snapshot(commit=commit, values=_values_at(repo, commit.sha, policy, agent))
+
+    try:
+        yield snapshots()
+    finally:
+        commits.close()  # stops git once the walk has passed the culprit
 
 
 def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) -> tuple[KnownGood, ...]:
@@ -97,7 +118,8 @@ def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tupl
     if all(v is None for v in current):
         return current, None
     keys = key_fields(current, None)
-    return current, find_culprit(_snapshots(repo, head, policy, agent), current, keys)
+    with _snapshots(repo, head, policy, agent) as history:
+        return current, find_culprit(history, current, keys)
 
 
 def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
@@ -113,7 +135,8 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
     if verdict := stale_version(current, routed.version):
         return verdict
     keys = key_fields(current, routed.version)
-    culprit = find_culprit(_snapshots(repo, head, policy, agent), current, keys)
+    with _snapshots(repo, head, policy, agent) as history:
+        culprit = find_culprit(history, current, keys)
     if culprit is None:
         return Verdict(
             "escalate",

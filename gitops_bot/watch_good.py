@@ -42,7 +42,8 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
         bake = policy.verify.bake_time if policy.verify else None
         url = (policy.verify.prometheus if policy.verify else None) or prometheus_url
         for agent in agents_of(engine, head, policy):
-            current, since = version_commit(engine.repo, head, policy, agent)
+            with engine.exclusive():  # GitPython's cat-file process is shared with the worker
+                current, since = version_commit(engine.repo, head, policy, agent)
             if since is None or bake is None:
                 continue
             version = display_version(next(v for v in current if v is not None))

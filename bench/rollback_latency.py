@@ -669,8 +669,6 @@ class PlumbingRun:
     steps: dict[str, float]
     culprit: str
     shows: int
-    one_path_log: float  # what-if, not in total: the same full walk with one literal pathspec
-    streamed_walk: float  # what-if, not in total: one pathspec, stop reading past the culprit
 
 
 def plumbing_rollback(work: Path, agent: str) -> PlumbingRun:
@@ -690,14 +688,8 @@ def plumbing_rollback(work: Path, agent: str) -> PlumbingRun:
     t0 = time.perf_counter()
     git("fetch", "fetch", "--quiet", "origin", "+refs/heads/main:refs/remotes/origin/main")
     git("reset", "reset", "--quiet", "--hard", "origin/main")
-    shas = git("log -- files", "log", "--first-parent", "--format=%H", "origin/main", "--", *files).split()
     current = _image((work / files[1]).read_text())
-    culprit = ""
-    for sha in shas:
-        shows += 1
-        if _image(git("show (walk)", "show", f"{sha}:{files[1]}")) != current:
-            break
-        culprit = sha
+    culprit, shows = walk_to_culprit(work, agent, files[1], current, steps)
     if not culprit:
         raise BenchError(f"plumbing: no culprit for {agent}")
     old_dep = git("show culprit^", "show", f"{culprit}^:{files[1]}")
@@ -715,26 +707,28 @@ def plumbing_rollback(work: Path, agent: str) -> PlumbingRun:
     message = f"Roll back {agent} {new_v} -> {old_v}\n\nRollback-Of: {culprit}\nRollback-Agent: {agent}\n"
     git("commit", "commit", "--quiet", "--no-verify", "-am", message)
     git("push", "push", "--porcelain", "origin", "HEAD:refs/heads/main")
-    total = time.perf_counter() - t0
-    t = time.perf_counter()
-    git("what-if", "log", "--first-parent", "--format=%H", "origin/main", "--", f"agents/{agent}")
-    one_path = time.perf_counter() - t
-    return PlumbingRun(agent, total, steps, culprit, shows, one_path, streamed_walk(work, agent, culprit))
+    return PlumbingRun(agent, time.perf_counter() - t0, steps, culprit, shows)
 
 
-def streamed_walk(work: Path, agent: str, culprit: str) -> float:
-    """One-pathspec walk read line by line and stopped one commit past the culprit (as find_culprit is)."""
+def walk_to_culprit(
+    work: Path, agent: str, dep: str, current: str, steps: dict[str, float]
+) -> tuple[str, int]:
+    """The same minimal walk the bot does: one pathspec, streamed, git stopped once past the culprit."""
     t = time.perf_counter()
+    culprit, shows = "", 0
     args = ["git", "log", "--first-parent", "--format=%H", "origin/main", "--", f"agents/{agent}"]
     with subprocess.Popen(args, cwd=work, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
-        past = False
         for line in proc.stdout:  # git flushes per commit on a pipe
-            if past:
+            sha = line.strip()
+            shows += 1
+            shown = subprocess.run(["git", "show", f"{sha}:{dep}"], cwd=work, capture_output=True, text=True)
+            if _image(shown.stdout) != current:
                 break
-            past = line.strip() == culprit
+            culprit = sha
         proc.kill()
-    return time.perf_counter() - t
+    steps["log + show (streamed walk)"] = time.perf_counter() - t
+    return culprit, shows
 
 
 # ---------------------------------------------------------------- report
@@ -760,7 +754,7 @@ def breakdown(runs: list[AlertRun]) -> list[str]:
 
 def plumbing_breakdown(runs: list[PlumbingRun]) -> list[str]:
     """Median per step across the plumbing rollbacks."""
-    labels = [k for k in runs[0].steps if k != "what-if"]
+    labels = list(runs[0].steps)
     lines = [f"     {k:48} {ms(pct([r.steps.get(k, 0.0) for r in runs], 50))}" for k in labels]
     lines.append(
         f"     {'(blobs shown per rollback: median/max)':48} {pct([r.shows for r in runs], 50)}/{max(r.shows for r in runs)}"
@@ -769,11 +763,11 @@ def plumbing_breakdown(runs: list[PlumbingRun]) -> list[str]:
 
 
 def bloom_check(work: Path, agent: str) -> list[str]:
-    """Whether git used the changed-path Bloom filters for the bot's two-file walk and a one-dir walk."""
+    """Whether git uses the changed-path Bloom filters for a two-file walk and the bot's one-dir walk."""
     lines = []
     for label, paths in (
-        ("two files (as the bot)", [cfg_path(agent), dep_path(agent)]),
-        ("one dir", [f"agents/{agent}"]),
+        ("two files", [cfg_path(agent), dep_path(agent)]),
+        ("one dir (as the bot)", [f"agents/{agent}"]),
     ):
         trace = work.parent / "trace2.json"
         trace.unlink(missing_ok=True)
@@ -909,12 +903,6 @@ def main() -> int:
     )
     print(f"   {summary(b)}")
     print("\n".join(plumbing_breakdown(plumb)))
-    print("   what-ifs, not in B (the culprit walk with one literal pathspec agents/<agent>):")
-    for label, values in (
-        ("full walk, Bloom filters usable", [p.one_path_log for p in plumb]),
-        ("streamed, stopped past the culprit", [p.streamed_walk for p in plumb]),
-    ):
-        print(f"     {label:36} {summary(values)}")
     print("\n== changed-path Bloom filters for the culprit walk (one agent, trace2):")
     print("\n".join(bloom))
     ratio50, ratio99 = pct(a, 50) / pct(b, 50), pct(a, 99) / pct(b, 99)

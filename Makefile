@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/gitops-bot demo
 
+demo-github: $(STAMP)
+	$(BIN)/gitops-bot demo-github
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check gitops_bot tests bench
 	$(BIN)/ruff check gitops_bot tests bench

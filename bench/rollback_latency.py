@@ -36,6 +36,7 @@ from werkzeug.serving import make_server
 from gitops_bot.alerts import Alert, format_time
 from gitops_bot.config import load_config
 from gitops_bot.engine import Outcome
+from gitops_bot.forge import Delivery
 from gitops_bot.forge.local import LocalForge
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.journal import Entry, Journal
@@ -462,7 +463,7 @@ class TimedForge(LocalForge):
     def __init__(self) -> None:
         self.pushed_at: dict[str, float] = {}
 
-    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> str:
+    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> Delivery:
         """Push as LocalForge does, then stamp the time."""
         where = super().publish(repo, plan, sha)
         self.pushed_at[plan.agent] = time.perf_counter()

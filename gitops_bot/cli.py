@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
     demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
         ("rollback", "roll an agent back now, the same path an alert takes"),
@@ -111,6 +112,10 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.demo import run_demo
 
         return run_demo(captured=args.captured)
+    if args.command == "demo-github":
+        from gitops_bot.demo_github import run_github_demo
+
+        return run_github_demo()
     if args.command == "policy":
         policies, problems = check_policies(args.dir)
         for problem in problems:

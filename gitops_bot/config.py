@@ -31,6 +31,7 @@ class Config:
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
 
 def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -92,6 +93,7 @@ def parse_config(raw: object, *, base: Path) -> Config:
         recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
         watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
         raw=raw,
+        base=base,
     )
 
 

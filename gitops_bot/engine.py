@@ -23,7 +23,8 @@ Gate = Callable[[Routed], tuple[Verdict | None, str]]
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one alert: rolled_back, planned (dry run), ignored, held, escalated or failed."""
+    """What became of one alert: rolled_back, proposed (a PR), planned (dry run), ignored, held,
+    escalated or failed."""
 
     kind: str
     reason: str
@@ -109,8 +110,12 @@ class Engine:
                         routed.agent,
                     )
                     continue
+                if not where.landed:  # a PR waiting for its veto window, an approval or checks
+                    return Outcome(
+                        "proposed", f"proposed {_what(plan)}: {where.where}{note}", routed.agent, sha, plan
+                    )
                 return Outcome(
-                    "rolled_back", f"rolled back {_what(plan)}: {where}{note}", routed.agent, sha, plan
+                    "rolled_back", f"rolled back {_what(plan)}: {where.where}{note}", routed.agent, sha, plan
                 )
         return Outcome("failed", f"push rejected {self.max_attempts} times in a row", routed.agent)
 

@@ -55,3 +55,27 @@ class PrometheusError(GitopsBotError):
 
 class AlertmanagerError(GitopsBotError):
     """Alertmanager's API could not be queried."""
+
+
+class GitHubError(ForgeError):
+    """A GitHub API call failed; `status` is the HTTP status (0: no answer at all)."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GitHubUnavailableError(GitHubError):
+    """GitHub stayed rate-limited, down or unreachable beyond the retry bound (try again later)."""
+
+
+class PullExistsError(GitHubError):
+    """Opening a pull request failed because one already exists, or the branch is already in."""
+
+
+class MergeRefusedError(GitHubError):
+    """GitHub refused a merge: 405 (checks, reviews, conflicts), 409 (head moved) or 422."""
+
+
+class WebhookPayloadError(GitopsBotError):
+    """A GitHub webhook body or its headers are not what GitHub sends."""

@@ -7,12 +7,19 @@ from werkzeug.exceptions import HTTPException
 
 from gitops_bot.alerts import parse_notification
 from gitops_bot.audit import rollbacks_json
-from gitops_bot.errors import AlertPayloadError, AuthenticationError, GitopsBotError, JournalError
+from gitops_bot.errors import (
+    AlertPayloadError,
+    AuthenticationError,
+    GitopsBotError,
+    JournalError,
+    WebhookPayloadError,
+)
 from gitops_bot.service import Bot
 
 MAX_BODY = 1024 * 1024
 _STATUS: dict[type[GitopsBotError], int] = {
     AlertPayloadError: 400,
+    WebhookPayloadError: 400,
     AuthenticationError: 401,
     JournalError: 503,  # disk trouble: Alertmanager retrying later can help
 }
@@ -40,6 +47,23 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         notification = parse_notification(request.get_data(cache=False))
         queued = bot.accept(notification)
         return jsonify({"status": "accepted", "queued": queued, "alerts": len(notification.alerts)}), 200
+
+    @app.post("/api/v1/github")
+    def github_webhook() -> tuple[Response, int]:
+        from gitops_bot.forge.github import GitHubForge  # PyGithub only when github mode is used
+
+        forge = bot.engine.forge
+        if not isinstance(forge, GitHubForge):
+            return _error(404, "forge.kind is not github")
+        if (request.content_length or 0) > MAX_BODY:
+            return _error(413, f"body over {MAX_BODY} bytes")
+        status, text = forge.receive(
+            event=request.headers.get("X-GitHub-Event", ""),
+            delivery=request.headers.get("X-GitHub-Delivery", ""),
+            signature=request.headers.get("X-Hub-Signature-256"),
+            body=request.get_data(cache=False),  # the raw bytes GitHub signed
+        )
+        return jsonify({"status": text}), status
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:

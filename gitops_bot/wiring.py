@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from gitops_bot.alertmanager import AlertmanagerAPI
 from gitops_bot.checks import PreActChecks
@@ -19,6 +20,9 @@ from gitops_bot.service import Bot
 from gitops_bot.watch_good import watch_good_once
 from gitops_bot.watcher import RecoveryWatcher
 
+if TYPE_CHECKING:
+    from gitops_bot.forge.github import GitHubForge
+
 log = logging.getLogger("gitops_bot")
 
 
@@ -26,6 +30,10 @@ def make_forge(config: Config) -> Forge:
     """The forge the config names."""
     if config.forge == "local":
         return LocalForge()
+    if config.forge == "github":
+        from gitops_bot.forge.github import GitHubForge  # PyGithub only when github mode is used
+
+        return GitHubForge.from_config(config)
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
 
 
@@ -41,7 +49,18 @@ def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> E
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     repo = GitRepo(config.repo_url, config.branch, config.workdir)
-    return Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
+    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
+    github = _github(engine)
+    if github is not None:
+        github.bind(engine)
+    return engine
+
+
+def _github(engine: Engine) -> "GitHubForge | None":
+    """The engine's forge when it is the GitHub one."""
+    from gitops_bot.forge.github import GitHubForge
+
+    return engine.forge if isinstance(engine.forge, GitHubForge) else None
 
 
 class Runtime:
@@ -51,13 +70,20 @@ class Runtime:
         self.config = config
         engine = engine or make_engine(config)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
+        self.github = _github(engine)
+        if self.github is not None and not self.github.bound:
+            self.github.bind(engine)
         self.watcher = RecoveryWatcher(
             engine,
             self.bot.metrics,
             prometheus_url=config.prometheus_url,
             interval=config.recovery_poll_seconds,
+            escalate=self.github.escalate if self.github else None,
         )
-        self.bot.after_rollback.append(self.watcher.watch)
+        if self.github is None:
+            self.bot.after_rollback.append(self.watcher.watch)
+        else:  # a PR lands later (or never): watch from the merge, read back from git
+            self.github.on_landed.append(self._watch_landed)
         self.bot.on_resolved.append(self.watcher.resolved)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
@@ -74,11 +100,19 @@ class Runtime:
         except GitopsBotError as e:
             log.warning("cannot resume recovery watches yet: %s", e)
         self.watcher.start()
+        if self.github is not None:
+            self.github.start()
         if self.resync is not None:
             self.resync.start()
         if self.config.watch_good_seconds:
             self._good = threading.Thread(target=self._watch_good, name="gitops-bot-watch-good", daemon=True)
             self._good.start()
+
+    def _watch_landed(self) -> None:
+        """A rollback PR merged: watch its recovery from the merge commit git now shows."""
+        with self.bot.engine.exclusive():
+            self.bot.engine.repo.sync()
+        self.watcher.resume()
 
     def _watch_good(self) -> None:
         assert self.config.watch_good_seconds is not None
@@ -94,5 +128,7 @@ class Runtime:
         self._stop.set()
         if self.resync is not None:
             self.resync.stop()
+        if self.github is not None:
+            self.github.stop()
         self.watcher.stop()
         self.bot.stop()

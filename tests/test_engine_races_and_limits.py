@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
+from gitops_bot.forge import Delivery
 from gitops_bot.forge.local import LocalForge
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.planner import Plan
@@ -18,7 +19,7 @@ class CompetingPushForge(LocalForge):
     def __init__(self, remote: Remote) -> None:
         self.remote, self.raced = remote, 0
 
-    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> str:
+    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> Delivery:
         if self.raced == 0:
             self.raced += 1
             self.remote.pull()

@@ -1,6 +1,7 @@
 """The local forge: push the rollback commit straight onto the branch."""
 
 from gitops_bot.errors import AlreadyPublishedError
+from gitops_bot.forge import Delivery
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.planner import Plan
 
@@ -8,8 +9,8 @@ from gitops_bot.planner import Plan
 class LocalForge:
     """Pushes to `branch` of the configured remote; git's fast-forward check is the race guard."""
 
-    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> str:
+    def publish(self, repo: GitRepo, plan: Plan, sha: str) -> Delivery:
         """Push the commit; a moved branch raises PushRejectedError for the engine to redo."""
         if not repo.push(f"{sha}:refs/heads/{repo.branch}"):
             raise AlreadyPublishedError(f"{sha[:12]} is already on {repo.branch}")
-        return f"pushed {sha[:12]} to {repo.branch}"
+        return Delivery(f"pushed {sha[:12]} to {repo.branch}", landed=True)

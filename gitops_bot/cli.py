@@ -130,7 +130,8 @@ def _run(args: argparse.Namespace) -> int:
         return serve(config, insecure=args.insecure_no_auth)
     engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
     if args.command == "audit":
-        engine.repo.sync()
+        with engine.exclusive():  # `serve` may be using the same clone
+            engine.repo.sync()
         records = audit_records(engine.repo, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0

@@ -96,15 +96,21 @@ def find_culprit(history: Iterable[Snapshot], current: Values, keys: tuple[int, 
 def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | None:
     """Refuse to act on a culprit that is newer than the alert, a bot rollback, or opted out."""
     commit = culprit.commit
+    by_bot = "Rollback-Of" in parse_trailers(_last_paragraph(commit.message))
     if alert_started < commit.committed_at:
+        when = f"({commit.sha[:12]} at {commit.committed_at.isoformat()})"
+        if by_bot:  # the usual case: a repeat of the alert this rollback already answered
+            return Verdict(
+                "ignore", f"alert started before bot rollback {when}: already handled", "predates_commit"
+            )
+        # Do nothing, but loudly: a committer clock running ahead would otherwise hide a rogue release.
         return Verdict(
-            "ignore",
-            f"alert started {alert_started.isoformat()} before the current version was committed "
-            f"({commit.sha[:12]} at {commit.committed_at.isoformat()}): it is about an older version",
+            "escalate",
+            f"alert started {alert_started.isoformat()} before the current version was committed {when}: "
+            "it is about an older version, or the committer's clock is wrong",
             "predates_commit",
         )
-    trailers = parse_trailers(_last_paragraph(commit.message))
-    if "Rollback-Of" in trailers:
+    if by_bot:
         return Verdict(
             "escalate",
             f"current version comes from bot rollback {commit.sha[:12]}; not rolling back a rollback",

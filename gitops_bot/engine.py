@@ -92,32 +92,25 @@ class Engine:
                 verdict, note = self.check(routed) if check else (None, "")
                 if verdict is not None:
                     return _from_verdict(verdict, routed.agent)
-                sha = self.repo.commit_files(plan.files, plan.message)
-                try:
-                    where = self.forge.publish(self.repo, plan, sha)
-                except AlreadyPublishedError as e:
-                    return Outcome(
-                        "ignored",
-                        f"another replica pushed this rollback: {e}",
-                        routed.agent,
-                        sha,
-                        code="duplicate",
-                    )
-                except PushRejectedError:
-                    log.info(
-                        "push race on attempt %d for %s; refetching and redoing",
-                        attempt,
-                        routed.agent,
-                    )
-                    continue
-                if not where.landed:  # a PR waiting for its veto window, an approval or checks
-                    return Outcome(
-                        "proposed", f"proposed {_what(plan)}: {where.where}{note}", routed.agent, sha, plan
-                    )
-                return Outcome(
-                    "rolled_back", f"rolled back {_what(plan)}: {where.where}{note}", routed.agent, sha, plan
-                )
+                outcome = self._deliver(routed, plan, note)
+                if outcome is not None:
+                    return outcome
+                log.info("branch moved on attempt %d for %s; refetching and redoing", attempt, routed.agent)
         return Outcome("failed", f"push rejected {self.max_attempts} times in a row", routed.agent)
+
+    def _deliver(self, routed: Routed, plan: Plan, note: str) -> Outcome | None:
+        """Commit and publish; None when the branch (or this clone) moved and the plan must be redone."""
+        try:
+            sha = self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            where = self.forge.publish(self.repo, plan, sha)
+        except AlreadyPublishedError as e:
+            return Outcome("ignored", f"nothing to do: {e}", routed.agent, code="duplicate")
+        except PushRejectedError:
+            return None
+        what = _what(plan)
+        if not where.landed:  # a PR waiting for its veto window, an approval or checks
+            return Outcome("proposed", f"proposed {what}: {where.where}{note}", routed.agent, sha, plan)
+        return Outcome("rolled_back", f"rolled back {what}: {where.where}{note}", routed.agent, sha, plan)
 
 
 def _what(plan: Plan) -> str:

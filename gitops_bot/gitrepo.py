@@ -1,5 +1,6 @@
 """The git adapter: the bot's own clone of the GitOps repo, driven through GitPython."""
 
+import re
 import subprocess
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
@@ -16,7 +17,10 @@ from gitops_bot.trailers import RollbackRecord, parse_trailers, record_from
 BOT_NAME = "gitops-bot"
 BOT_EMAIL = "gitops-bot@users.noreply.local"
 _FS, _RS = "\x1f", "\x1e"
-_COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%an <%ae>{_FS}%P{_FS}%B{_RS}"
+# Records are NUL-separated (`log -z`): a commit message cannot contain NUL, so it cannot forge a
+# commit into the culprit walk. The fields a committer controls come last.
+_COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%P{_FS}%an <%ae>{_FS}%B"
+_HEADER = re.compile(r"^[0-9a-f]{40}\x1f\d+\x1f(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?\x1f")
 _REJECTED = ("non-fast-forward", "fetch first", "[rejected]", "stale info", "failed to update ref")
 
 
@@ -114,7 +118,7 @@ class GitRepo:
         Streaming lets the culprit walk stop git as soon as it has passed the culprit, which on a
         deep history is most of the cost; closing the iterator ends the git process.
         """
-        args = ["git", "log", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
+        args = ["git", "log", "-z", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
         try:
             proc = self.repo.git.execute(args, as_process=True)
         except git.GitCommandError as e:
@@ -125,10 +129,12 @@ class GitRepo:
         try:
             while chunk := stdout.read1(1 << 16):
                 pending += chunk
-                *records, pending = pending.split(_RS.encode())
+                *records, pending = pending.split(b"\0")
                 for record in records:
                     if text := record.decode("utf-8", errors="replace").lstrip("\n"):
                         yield _commit(text)
+            if pending.strip():
+                yield _commit(pending.decode("utf-8", errors="replace").lstrip("\n"))
             if popen.wait() != 0:
                 raise GitError(f"git log {rev} failed: {stderr.read().decode(errors='replace').strip()}")
         finally:
@@ -138,7 +144,7 @@ class GitRepo:
 
     def commit_info(self, rev: str) -> CommitInfo:
         """One commit's info."""
-        return _commit(self._git("log", "-1", f"--format={_COMMIT_FORMAT}", rev).rstrip(_RS + "\n"))
+        return _commit(self._git("log", "-1", f"--format={_COMMIT_FORMAT}", rev))
 
     def rollbacks(
         self, *, since: datetime | None = None, agent: str | None = None
@@ -166,14 +172,15 @@ class GitRepo:
     def _scan_rollbacks(self, revs: str) -> tuple[RollbackRecord, ...]:
         out = self._git(
             "log",
+            "-z",
             "--first-parent",
-            f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold){_RS}",
+            f"--format=%H{_FS}%ct{_FS}%(trailers:only,unfold)",
             "--grep=^Rollback-Of: ",
             "--extended-regexp",
             revs,
         )
         records = []
-        for chunk in out.split(_RS):
+        for chunk in out.split("\0"):
             chunk = chunk.lstrip("\n")
             if chunk:
                 sha, ts, trailers = chunk.split(_FS, 2)
@@ -200,8 +207,14 @@ class GitRepo:
             raise GitError(f"merge-base failed: {_why(e)}") from e
         return True
 
-    def commit_files(self, files: dict[str, str], message: str) -> str:
-        """Write files, commit them as the bot, return the new sha."""
+    def commit_files(self, files: dict[str, str], message: str, *, parent: str) -> str:
+        """Write files and commit them as the bot on top of parent; return the new sha.
+
+        The files were computed from `parent`: if the work tree moved meanwhile (someone else
+        synced this clone), committing would silently undo whatever arrived, so refuse.
+        """
+        if (head := self.head_sha()) != parent:
+            raise PushRejectedError(f"work tree moved from {parent[:12]} to {head[:12]} before the commit")
         for name, text in files.items():
             path = self.workdir / name
             path.write_text(text, encoding="utf-8")
@@ -251,13 +264,15 @@ class GitRepo:
         found = {}
         for chunk in out.split(_RS):
             name, sep, message = chunk.lstrip("\n").partition(_FS)
-            if sep:
+            if sep and name.startswith(f"refs/tags/{prefix}") and "\n" not in name:
                 found[name.removeprefix(f"refs/tags/{prefix}")] = message
         return found
 
 
 def _commit(chunk: str) -> CommitInfo:
-    sha, ts, author, parents, message = chunk.split(_FS, 4)
+    if not _HEADER.match(chunk):
+        raise GitError(f"unexpected git log record: {chunk[:80]!r}")
+    sha, ts, parents, author, message = chunk.split(_FS, 4)
     return CommitInfo(sha, _at(ts), author, message, tuple(parents.split()))
 
 

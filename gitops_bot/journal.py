@@ -12,6 +12,15 @@ from gitops_bot.alerts import Alert, parse_alert
 from gitops_bot.errors import AlertPayloadError, JournalError
 
 
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in the folder durable (the file's own fsync does not cover its name)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class Entry:
     """A journaled alert and when it was accepted."""
@@ -47,18 +56,11 @@ class Journal:
                 f.flush()
                 os.fsync(f.fileno())
             os.rename(tmp, self.dir / f"{entry_id}.json")
-            self._sync_dir()
+            fsync_dir(self.dir)
         except OSError as e:
             tmp.unlink(missing_ok=True)
             raise JournalError(f"cannot write journal entry in {self.dir}: {e}") from e
         return Entry(entry_id, at, alert)
-
-    def _sync_dir(self) -> None:
-        fd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def pending(self) -> list[Entry]:
         """Entries not yet marked done, oldest first; unreadable ones are set aside, not lost."""

@@ -11,6 +11,11 @@ def mark_good(engine: Engine, agent: str, *, who: str) -> str:
     """Tag `known-good/<agent>/<short sha>` on the head and push it; return what was done."""
     if not is_plain_name(agent):
         raise UsageError(f"--agent {agent!r} is not a plain agent name")
+    with engine.exclusive():  # `serve` may be using the same clone
+        return _mark(engine, agent, who)
+
+
+def _mark(engine: Engine, agent: str, who: str) -> str:
     repo = engine.repo
     head = repo.sync()
     for policy in engine.policies:

@@ -26,8 +26,8 @@ class Resync:
         for state in self.alertmanager.firing():
             key = (state.alert.fingerprint, state.alert.starts_at.isoformat())
             if key not in self._seen:
+                self.bot.enqueue(state.alert)  # a JournalError leaves it unseen, so it is pulled again
                 self._seen.add(key)
-                self.bot.enqueue(state.alert)
                 queued += 1
         return queued
 

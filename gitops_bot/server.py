@@ -37,14 +37,14 @@ def _authenticate(token: str | None) -> None:
 def create_app(bot: Bot, *, token: str | None) -> Flask:
     """The Flask app; token None means authentication was explicitly switched off."""
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
 
     @app.post("/api/v1/alerts")
     def alerts() -> tuple[Response, int]:
         _authenticate(token)
-        if (request.content_length or 0) > MAX_BODY:
+        body = _read_body()
+        if body is None:
             return _error(413, f"body over {MAX_BODY} bytes")
-        notification = parse_notification(request.get_data(cache=False))
+        notification = parse_notification(body)
         queued = bot.accept(notification)
         return jsonify({"status": "accepted", "queued": queued, "alerts": len(notification.alerts)}), 200
 
@@ -55,13 +55,14 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         forge = bot.engine.forge
         if not isinstance(forge, GitHubForge):
             return _error(404, "forge.kind is not github")
-        if (request.content_length or 0) > MAX_BODY:
+        body = _read_body()
+        if body is None:
             return _error(413, f"body over {MAX_BODY} bytes")
         status, text = forge.receive(
             event=request.headers.get("X-GitHub-Event", ""),
             delivery=request.headers.get("X-GitHub-Delivery", ""),
             signature=request.headers.get("X-Hub-Signature-256"),
-            body=request.get_data(cache=False),  # the raw bytes GitHub signed
+            body=body,  # the raw bytes GitHub signed
         )
         return jsonify({"status": text}), status
 
@@ -72,6 +73,8 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        if not bot.alive():
+            return jsonify({"status": "worker not running"}), 503
         return jsonify({"status": "ok"}), 200
 
     @app.get("/metrics")
@@ -91,6 +94,17 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         return _error(code, e.description or e.name)
 
     return app
+
+
+def _read_body() -> bytes | None:
+    """The raw body, or None when it is over MAX_BODY (declared or, when chunked, as read)."""
+    if (request.content_length or 0) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    while size <= MAX_BODY and (chunk := request.stream.read(MAX_BODY + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > MAX_BODY else b"".join(chunks)
 
 
 def _error(code: int, message: str) -> tuple[Response, int]:

@@ -87,9 +87,16 @@ class Bot:
         while (entry := self._queue.get()) is not None:
             try:
                 self.process(entry)
+            except Exception:  # a bug must not stop the worker: the entry stays journaled
+                log.exception("handling journaled alert %s crashed; it stays journaled", entry.id)
+                self.metrics.rollbacks.labels("crashed").inc()
             finally:
                 self._queue.task_done()
         self._queue.task_done()
+
+    def alive(self) -> bool:
+        """Whether the worker thread is running (for /healthz)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def process(self, entry: Entry) -> Outcome:
         """Handle one journaled alert; failures of outside systems are retried, never dropped early."""
@@ -110,6 +117,9 @@ class Bot:
             timer.daemon = True
             timer.start()
         else:
+            if outcome.kind in ("failed", "held"):
+                log.warning("GIVING UP on alert %s after %.0fs: %s", entry.id, self.max_age, outcome.reason)
+                self.metrics.rollbacks.labels("given_up").inc()
             self.journal.done(entry)
         return outcome
 

@@ -41,7 +41,9 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
     for policy in engine.policies:
         bake = policy.verify.bake_time if policy.verify else None
         url = (policy.verify.prometheus if policy.verify else None) or prometheus_url
-        for agent in agents_of(engine, head, policy):
+        with engine.exclusive():  # GitPython's cat-file process is shared with the worker
+            agents = agents_of(engine, head, policy)
+        for agent in agents:
             with engine.exclusive():  # GitPython's cat-file process is shared with the worker
                 current, since = version_commit(engine.repo, head, policy, agent)
             if since is None or bake is None:

@@ -35,7 +35,9 @@ class RecoveryWatcher:
         self.interval, self.escalate = interval, escalate
         self.watches: dict[str, Watch] = {}
         self.results: dict[str, Result] = {}
-        self._resolved: set[str] = set()
+        # fingerprint -> when that alert resolved; fingerprints repeat across firing episodes, so
+        # only a resolution after the rollback was pushed counts.
+        self._resolved: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,7 +68,9 @@ class RecoveryWatcher:
     def resolved(self, alert: Alert) -> None:
         """A `resolved` notification arrived (from the webhook)."""
         with self._lock:
-            self._resolved.add(alert.fingerprint)
+            self._resolved[alert.fingerprint] = alert.ends_at or datetime.now(UTC)
+            cutoff = datetime.now(UTC) - timedelta(days=1)
+            self._resolved = {fp: at for fp, at in self._resolved.items() if at > cutoff}
 
     def resume(self, *, now: datetime | None = None, lookback: timedelta = timedelta(hours=6)) -> int:
         """After a restart: watch again every recent rollback that has no recovery record yet."""
@@ -114,13 +118,13 @@ class RecoveryWatcher:
         """Judge every open watch once; record and forget the finished ones."""
         with self._lock:
             watches = list(self.watches.values())
-            resolved = set(self._resolved)
+            resolved = dict(self._resolved)
         finished = []
         for watch in watches:
             result = judge_watch(
                 watch,
                 now=now or datetime.now(UTC),
-                resolved=watch.fingerprint in resolved,
+                resolved=resolved.get(watch.fingerprint, watch.pushed_at) > watch.pushed_at,
                 query_holds=self._query_holds(watch),
             )
             if result is not None and self._record(watch, result):

@@ -89,7 +89,7 @@ def test_alert_for_a_version_no_longer_deployed_is_stale(remote: Remote, engine_
     assert remote.remote_head() == before
 
 
-def test_alert_started_before_the_culprit_was_committed_is_ignored(
+def test_alert_started_before_the_culprit_was_committed_does_nothing_and_escalates(
     remote: Remote, engine_for: EngineFactory
 ) -> None:
     ship_rogue(remote)
@@ -97,7 +97,8 @@ def test_alert_started_before_the_culprit_was_committed_is_ignored(
     outcome = engine_for(remote).handle(
         make_alert("billing-agent", ROGUE, started=remote.clock - timedelta(minutes=5))
     )
-    assert outcome.kind == "ignored" and outcome.code == "predates_commit", outcome.reason
+    # Nothing is done, but loudly: the same picture arises when a committer's clock runs ahead.
+    assert outcome.kind == "escalated" and outcome.code == "predates_commit", outcome.reason
     assert remote.remote_head() == before
 
 

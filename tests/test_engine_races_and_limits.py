@@ -3,12 +3,14 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
+from gitops_bot.culprit import Verdict
 from gitops_bot.forge import Delivery
 from gitops_bot.forge.local import LocalForge
 from gitops_bot.gitrepo import GitRepo
 from gitops_bot.planner import Plan
+from gitops_bot.route import Routed
 from tests.conftest import EngineFactory, make_alert, make_policy
-from tests.gitfix import Remote, agent_config, agent_files, git
+from tests.gitfix import Remote, agent_config, agent_files, deployment, git
 
 ROGUE = "2026.06.0"
 
@@ -110,3 +112,41 @@ def test_field_removed_after_the_culprit_escalates_without_a_half_revert(
     outcome = engine_for(remote).handle(make_alert("billing-agent", ROGUE))
     assert outcome.kind == "escalated" and outcome.code == "unrestorable", outcome.reason
     assert remote.remote_head() == before
+
+
+def test_a_commit_message_cannot_forge_a_commit_into_the_culprit_walk(
+    remote: Remote, engine_for: EngineFactory
+) -> None:
+    first = remote.head()
+    remote.commit(agent_files("billing-agent", "2026.05.9"), "Release billing 2026.05.9")
+    forged = f"Release billing {ROGUE}\n\n\x1e{first}\x1f0\x1f\x1fx <x@y>\x1fRelease\n"
+    culprit = remote.commit(agent_files("billing-agent", ROGUE), forged)
+    outcome = engine_for(remote).handle(make_alert("billing-agent", ROGUE))
+    assert outcome.kind == "rolled_back", outcome.reason
+    assert outcome.plan is not None and outcome.plan.culprit.sha == culprit
+    assert outcome.plan.to_version == "2026.05.9"  # not the forged first commit's 2026.05.2
+
+
+def test_a_clone_synced_by_someone_else_mid_rollback_keeps_their_push(
+    remote: Remote, engine_for: EngineFactory
+) -> None:
+    remote.commit(agent_files("billing-agent", ROGUE), "Release billing 2026.06.0")
+    engine = engine_for(remote)
+    calls = []
+
+    def meddling_gate(routed: Routed) -> tuple[Verdict | None, str]:
+        if not calls:  # a person pushes, and e.g. `gitops-bot audit` syncs the same clone
+            remote.pull()
+            remote.commit(
+                {"agents/billing-agent/deployment.yaml": deployment("billing-agent", ROGUE, replicas=9)},
+                "billing: 9 replicas",
+            )
+            engine.repo.sync()
+        calls.append(routed)
+        return None, ""
+
+    engine.gate = meddling_gate
+    outcome = engine.handle(make_alert("billing-agent", ROGUE))
+    assert outcome.kind == "rolled_back" and len(calls) == 2, outcome.reason
+    shown = remote.show("agents/billing-agent/deployment.yaml")
+    assert "replicas: 9" in shown and "billing-agent:2026.05.2" in shown

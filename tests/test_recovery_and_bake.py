@@ -1,6 +1,7 @@
 """Recovery watches resume from git after a restart; watch-good tags quietly baked versions."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,3 +88,17 @@ def test_watch_good_tags_a_quiet_version_once_and_refuses_without_prometheus(
     tags = git(remote.bare, "tag", "--list", "known-good/*").splitlines()
     assert len(tags) == 3 and any(t.startswith("known-good/support-bot/") for t in tags)
     assert all("already tagged" in line for line in watch_good_once(engine, prometheus_url=prometheus.url))
+
+
+def test_a_resolution_from_an_earlier_episode_does_not_count_as_recovery(
+    remote: Remote, engine_for: EngineFactory
+) -> None:
+    engine = engine_for(remote, policies=(make_policy(verify=VERIFY),))
+    earlier = make_alert("billing-agent", ROGUE)
+    watcher = RecoveryWatcher(engine, Metrics(), prometheus_url=None)
+    watcher.resolved(replace(earlier, status="resolved", ends_at=datetime.now(UTC) - timedelta(hours=1)))
+    rolled_back(remote, engine)
+    assert watcher.resume() == 1
+    assert watcher.poll_once() == []  # same fingerprint, but it resolved before this rollback
+    watcher.resolved(replace(earlier, status="resolved", ends_at=datetime.now(UTC) + timedelta(seconds=1)))
+    assert [r.signal for _, r in watcher.poll_once()] == ["resolved-notification"]

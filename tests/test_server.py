@@ -145,3 +145,31 @@ def test_rollbacks_endpoint_healthz_and_metrics(served: Served, remote: Remote) 
     assert 'gitops_bot_rollbacks_total{outcome="rolled_back"} 1.0' in text
     assert 'gitops_bot_webhook_rejected_total{code="400"} 1.0' in text
     assert "gitops_bot_alert_to_push_seconds_count 1.0" in text
+
+
+def test_chunked_body_over_1_mib_is_413_too(served: Served, remote: Remote) -> None:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", int(served.url.rsplit(":", 1)[1]), timeout=10)
+    conn.putrequest("POST", "/api/v1/alerts")
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    data = b'{"version": "4", "pad": "' + b"x" * (1024 * 1024) + b'"}'
+    for i in range(0, len(data), 65536):
+        piece = data[i : i + 65536]
+        conn.send(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    assert conn.getresponse().status == 413
+    assert list(served.journal_dir.iterdir()) == []
+
+
+def test_healthz_reports_a_stopped_worker(served: Served) -> None:
+    assert served.get("/healthz")[0] == 200
+    served.bot.stop()
+    try:
+        served.get("/healthz")
+    except urllib.error.HTTPError as e:
+        assert e.code == 503
+    else:
+        raise AssertionError("healthz said ok without a worker")

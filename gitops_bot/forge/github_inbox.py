@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from gitops_bot.errors import JournalError
+from gitops_bot.journal import fsync_dir
 from gitops_bot.webhooks import Event, event_from_json, event_to_json
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -23,14 +24,14 @@ class Inbox:
             raise JournalError(f"cannot create the GitHub inbox in {directory}: {e}") from e
 
     def put(self, key: str, event: Event) -> bool:
-        """Store a new delivery durably; False when this key was seen before."""
+        """Store a new delivery durably; False when this key was seen before.
+
+        The delivery is on disk (fsynced) before it is marked seen, so a crash in between can
+        only lead to handling it twice (commands are idempotent), never to losing it.
+        """
         name = _UNSAFE.sub("_", key)
-        try:
-            os.close(os.open(self.seen_dir / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
+        if (self.seen_dir / name).exists():
             return False
-        except OSError as e:
-            raise JournalError(f"cannot record delivery {key}: {e}") from e
         tmp, final = self.pending_dir / f".{name}.tmp", self.pending_dir / f"{name}.json"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
@@ -38,8 +39,12 @@ class Inbox:
                 f.flush()
                 os.fsync(f.fileno())
             os.rename(tmp, final)
+            fsync_dir(self.pending_dir)
+            os.close(os.open(self.seen_dir / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False  # a concurrent duplicate won; the pending file holds the same delivery
         except OSError as e:
-            (self.seen_dir / name).unlink(missing_ok=True)  # not stored: let a redelivery try again
+            tmp.unlink(missing_ok=True)
             raise JournalError(f"cannot store delivery {key}: {e}") from e
         self._prune()
         return True

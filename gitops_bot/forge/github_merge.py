@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 
 from gitops_bot.alerts import parse_alert
 from gitops_bot.engine import Engine
@@ -11,7 +12,9 @@ from gitops_bot.errors import AlertPayloadError, MergeRefusedError, PushRejected
 from gitops_bot.forge.github_api import GitHubAPI
 from gitops_bot.forge.github_git import amend_message, delete_branch, fetch_head, force_push
 from gitops_bot.forge.github_types import BRANCH_PREFIX, PullInfo
+from gitops_bot.limits import check_limits, lookback
 from gitops_bot.planner import version_commit
+from gitops_bot.policy import Policy
 from gitops_bot.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, Ticket, merge_commit
 from gitops_bot.route import Routed
 from gitops_bot.trailers import parse_trailers, replace_trailer
@@ -68,8 +71,10 @@ class Merger:
                 f"stale: {ticket.agent}'s current version now comes from {now_from}, "
                 f"not from the culprit {ticket.culprit[:12]}"
             )
-        if not gate:
+        if not gate:  # a person's /approve is their call, limits included
             return None
+        if over := self._over_limits(policy, ticket.agent):
+            return "block", over
         try:
             alert = parse_alert(ticket.alert, where="ticket")
         except AlertPayloadError:
@@ -79,6 +84,14 @@ class Merger:
         if verdict is None:
             return None
         return {"ignore": "close", "hold": "hold"}.get(verdict.kind, "block"), verdict.reason
+
+    def _over_limits(self, policy: Policy, agent: str) -> str | None:
+        """PRs wait while others land: count the limits again at merge time, from git."""
+        now = self.engine.clock()
+        since = now - timedelta(seconds=lookback(policy.per_agent, policy.fleet))
+        records = self.engine.repo.rollbacks(since=since)
+        verdict = check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now)
+        return verdict.reason if verdict else None
 
     def _not_now(self, pull: PullInfo, kind: str, reason: str) -> MergeResult:
         if kind == "hold":

@@ -166,3 +166,22 @@ def test_ticket_in_the_body_is_what_restarts_read(world: World) -> None:
     assert ticket.deadline is not None and (ticket.deadline - world.clock.now).total_seconds() == 600
     assert ticket.alert["labels"]["version"] == ROGUE
     assert world.gh.issues[1].user == BOT
+
+
+def test_fleet_breaker_is_counted_again_when_veto_windows_expire(world: World) -> None:
+    world.ship_rogue()
+    world.remote.commit(agent_files("support-bot", "v2.0.0"), "Release support-bot v2.0.0")
+    policy = make_policy(
+        action={"mode": "veto-window", "vetoWindow": "5m"},
+        limits={"perAgent": {"max": 1, "window": "1h"}, "fleet": {"max": 1, "window": "1h"}},
+    )
+    bot = world.replica(policy=policy)
+    assert bot.alert().kind == "proposed"
+    assert bot.engine.handle(make_alert("support-bot", "v2.0.0")).kind == "proposed"  # nothing landed yet
+    world.clock.advance(minutes=6)
+    bot.forge.loop.tick()
+    merged = [n for n in (1, 2) if world.gh.pull(n)["merged"]]
+    assert len(merged) == 1, "the breaker must stop the second PR from merging"
+    blocked = 3 - merged[0]
+    assert "rollback/blocked" in world.labels(blocked)
+    assert any("breaker open" in c for c in world.bot_comments(blocked))

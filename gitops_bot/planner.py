@@ -46,7 +46,8 @@ class Plan:
     head: str
 
 
-def _values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
+def values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
+    """An agent's version-field values at a revision (None where a file or path is missing)."""
     texts: dict[str, str | None] = {}
     values = []
     for field in policy.fields:
@@ -90,7 +91,7 @@ def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator
 
     def snapshots() -> Iterator[Snapshot]:
         for commit in commits:
-            yield Snapshot(commit=commit, values=_values_at(repo, commit.sha, policy, agent))
+            yield Snapshot(commit=commit, values=values_at(repo, commit.sha, policy, agent))
 
     try:
         yield snapshots()
@@ -104,7 +105,7 @@ def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) 
     found = []
     for tag, sha in repo.tags([f"refs/tags/known-good/{agent}"]):
         if repo.is_ancestor(sha, culprit.parents[0]):
-            found.append(KnownGood(tag, repo.commit_info(sha), _values_at(repo, sha, policy, agent)))
+            found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, agent)))
     return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))
 
 
@@ -114,7 +115,7 @@ def _shown(values: Values, keys: tuple[int, ...]) -> str:
 
 def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tuple[Values, Culprit | None]:
     """The agent's current values and the commit that gave them (None for an unknown agent)."""
-    current = _values_at(repo, head, policy, agent)
+    current = values_at(repo, head, policy, agent)
     if all(v is None for v in current):
         return current, None
     keys = key_fields(current, None)
@@ -125,7 +126,7 @@ def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tupl
 def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
     """Decide the rollback for one routed alert against the synced head."""
     policy, agent, alert = routed.policy, routed.agent, routed.alert
-    current = _values_at(repo, head, policy, agent)
+    current = values_at(repo, head, policy, agent)
     if all(v is None for v in current):
         return Verdict(
             "ignore", f"unknown agent {agent!r}: none of its version fields exist", "unknown_agent"

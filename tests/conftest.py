@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gitops_bot.alerts import Alert, format_time, parse_alert
 from gitops_bot.engine import Engine
@@ -82,6 +83,13 @@ POLICY_DOC: dict[str, Any] = {
         "limits": {"perAgent": {"max": 1, "window": "1h"}, "fleet": {"max": 5, "window": "10m"}},
     },
 }
+
+
+def policy_yaml(**spec: Any) -> str:
+    """The standard policy document with parts of spec replaced, as a policies/*.yaml file."""
+    doc = copy.deepcopy(POLICY_DOC)
+    doc["spec"] |= spec
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def make_policy(**spec: Any) -> Policy:

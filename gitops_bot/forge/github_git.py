@@ -7,10 +7,7 @@ import git
 
 from gitops_bot.errors import GitError, PushRejectedError
 from gitops_bot.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
-from gitops_bot.paths import expand
 from gitops_bot.planner import Plan
-from gitops_bot.policy import Policy
-from gitops_bot.yamlpath import read_value
 
 _BOT_ENV = {
     "GIT_AUTHOR_NAME": BOT_NAME,
@@ -66,18 +63,6 @@ def delete_branch(repo: GitRepo, branch: str) -> None:
     """Delete the bot's branch on the remote (already gone is fine)."""
     with contextlib.suppress(GitError):
         repo.push(f":refs/heads/{branch}")
-
-
-def values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> tuple[str | None, ...]:
-    """An agent's version-field values at a revision."""
-    texts: dict[str, str | None] = {}
-    values = []
-    for field in policy.fields:
-        file = expand(field.file, agent)
-        if file not in texts:
-            texts[file] = repo.read(rev, file)
-        values.append(read_value(texts[file], field.path))
-    return tuple(values)
 
 
 def changed_files(repo: GitRepo, base: str, head: str) -> list[str]:

@@ -10,10 +10,11 @@ from gitops_bot.engine import Engine
 from gitops_bot.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.forge.github_api import GitHubAPI
 from gitops_bot.forge.github_body import read_ticket, with_ticket
-from gitops_bot.forge.github_git import changed_files, delete_branch, fetch_head, merge_base, values_at
+from gitops_bot.forge.github_git import changed_files, delete_branch, fetch_head, merge_base
 from gitops_bot.forge.github_inbox import Inbox
 from gitops_bot.forge.github_merge import Merger
 from gitops_bot.forge.github_types import BRANCH_PREFIX, PullInfo
+from gitops_bot.planner import values_at
 from gitops_bot.policy import Approvers
 from gitops_bot.pr_state import PrView, Step, Ticket, on_command, on_tick
 from gitops_bot.quarantine import CONTEXT, Finding, agents_in, quarantined, reintroduced, status_for

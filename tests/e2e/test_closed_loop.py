@@ -34,33 +34,19 @@ from gitops_bot.lab.stack import (
 )
 from gitops_bot.server import create_app
 from gitops_bot.wiring import Runtime
-from tests.conftest import firing_body
+from tests.conftest import firing_body, policy_yaml
 from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "manifests" / "monitoring" / "agent-rules.yaml"
 AGENT, GOOD, ROGUE = "billing-agent", "2026.05.2", "2026.06.0"
-POLICY = """apiVersion: gitops-bot/v1
-kind: RollbackPolicy
-metadata: {name: agents}
-spec:
-  match: ['alertname=~"Agent.*"']
-  agent:
-    label: agent
-    paths: ['agents/{agent}/**']
-    version:
-      label: version
-      fields:
-        - {file: 'agents/{agent}/deployment.yaml', path: 'spec.template.spec.containers[name=agent].image'}
-        - {file: 'agents/{agent}/agent.yaml', path: 'spec.version'}
-  action: {mode: auto}
-  limits: {perAgent: {max: 1, window: 1h}, fleet: {max: 5, window: 10m}}
-  verify:
-    still_firing: 'ALERTS{alertname="{alertname}",agent="{agent}",alertstate="firing"}'
-    recovered: 'sum(rate(agent_tool_calls_total{agent="{agent}"}[10s])) < 10'
-    timeout: 90s
-"""
+VERIFY = {
+    "still_firing": 'ALERTS{alertname="{alertname}",agent="{agent}",alertstate="firing"}',
+    "recovered": 'sum(rate(agent_tool_calls_total{agent="{agent}"}[10s])) < 10',
+    "timeout": "90s",
+}
+POLICY = policy_yaml(verify=VERIFY)
 
 
 @dataclass
@@ -235,7 +221,7 @@ def test_webhook_lost_in_transit_is_still_handled_by_resync(tmp_path: Path) -> N
         )
         urllib.request.urlopen(request, timeout=5).close()
         (tmp_path / "policies").mkdir()
-        (tmp_path / "policies" / "agents.yaml").write_text(POLICY.split("  verify:")[0])
+        (tmp_path / "policies" / "agents.yaml").write_text(policy_yaml())
         config = parse_config(
             {
                 "repo": {"url": remote.url, "workdir": "state/repo"},

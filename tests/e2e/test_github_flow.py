@@ -16,27 +16,20 @@ from gitops_bot.config import load_config
 from gitops_bot.server import create_app
 from gitops_bot.trailers import parse_trailers
 from gitops_bot.wiring import Runtime
-from tests.conftest import firing_body
+from tests.conftest import firing_body, policy_yaml
 from tests.fakes.github_server import FakeGitHub, webhook_headers
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 TOKEN, SECRET, ROGUE = "alert-token", "hook-secret", "2026.06.0"
-POLICY = """apiVersion: gitops-bot/v1
-kind: RollbackPolicy
-metadata: {name: agents}
-spec:
-  match: ['alertname=~"Agent.*"']
-  agent:
-    label: agent
-    paths: ['agents/{agent}/**']
-    version:
-      label: version
-      fields:
-        - {file: 'agents/{agent}/deployment.yaml', path: 'spec.template.spec.containers[name=agent].image'}
-        - {file: 'agents/{agent}/agent.yaml', path: 'spec.version'}
-  action: {mode: veto-window, vetoWindow: 2s, approvers: {permission: write}, labels: [sev-warning]}
-  limits: {perAgent: {max: 2, window: 1h}}
-"""
+POLICY = policy_yaml(
+    action={
+        "mode": "veto-window",
+        "vetoWindow": "2s",
+        "approvers": {"permission": "write"},
+        "labels": ["sev-warning"],
+    },
+    limits={"perAgent": {"max": 2, "window": "1h"}},
+)
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:

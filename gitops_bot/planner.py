@@ -27,7 +27,7 @@ from gitops_bot.route import Routed
 from gitops_bot.target import KnownGood, Target, apply_changes, choose_target, plan_changes
 from gitops_bot.trailers import rollback_message
 from gitops_bot.versions import display_version
-from gitops_bot.yamlpath import find_scalar, read_value
+from gitops_bot.yamlpath import check_yaml, read_value
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,27 @@ class Plan:
     head: str
 
 
+def _texts(repo: GitRepo, rev: str, policy: Policy, agent: str) -> dict[str, str | None]:
+    """Each of the agent's version files at a revision, read once (None when absent)."""
+    return {file: repo.read(rev, file) for file in _files(policy, agent)}
+
+
+def _values(texts: dict[str, str | None], policy: Policy, agent: str) -> Values:
+    return tuple(read_value(texts[expand(f.file, agent)], f.path) for f in policy.fields)
+
+
 def values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
     """An agent's version-field values at a revision (None where a file or path is missing)."""
-    texts: dict[str, str | None] = {}
-    values = []
-    for field in policy.fields:
-        file = expand(field.file, agent)
-        if file not in texts:
-            texts[file] = repo.read(rev, file)
-        values.append(read_value(texts[file], field.path))
-    return tuple(values)
+    return _values(_texts(repo, rev, policy, agent), policy, agent)
 
 
-def _broken_files(repo: GitRepo, rev: str, policy: Policy, agent: str) -> list[str]:
-    """Agent files that exist but do not parse: a rollback must not half-apply around them."""
+def _broken(texts: dict[str, str | None]) -> list[str]:
+    """Files that exist but do not parse: a rollback must not half-apply around them."""
     broken = []
-    for file in _files(policy, agent):
-        text = repo.read(rev, file)
+    for file, text in texts.items():
         try:
             if text is not None:
-                find_scalar(text, policy.fields[0].path)
+                check_yaml(text)
         except YamlPathError as e:
             broken.append(f"{file} ({e})")
     return broken
@@ -126,12 +127,13 @@ def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tupl
 def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
     """Decide the rollback for one routed alert against the synced head."""
     policy, agent, alert = routed.policy, routed.agent, routed.alert
-    current = values_at(repo, head, policy, agent)
+    texts = _texts(repo, head, policy, agent)
+    current = _values(texts, policy, agent)
     if all(v is None for v in current):
         return Verdict(
             "ignore", f"unknown agent {agent!r}: none of its version fields exist", "unknown_agent"
         )
-    if broken := _broken_files(repo, head, policy, agent):
+    if broken := _broken(texts):
         return Verdict("escalate", f"cannot restore {agent} cleanly: {'; '.join(broken)}", "unrestorable")
     if verdict := stale_version(current, routed.version):
         return verdict
@@ -153,12 +155,12 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
     target = choose_target(culprit, current, _known_good(repo, policy, agent, culprit.commit))
     if isinstance(target, Verdict):
         return target
-    return _build(repo, routed, head=head, current=current, keys=keys, culprit=culprit.commit, target=target)
+    return _build(routed, texts, head=head, current=current, keys=keys, culprit=culprit.commit, target=target)
 
 
 def _build(
-    repo: GitRepo,
     routed: Routed,
+    texts: dict[str, str | None],
     *,
     head: str,
     current: Values,
@@ -169,8 +171,7 @@ def _build(
     policy, agent = routed.policy, routed.agent
     try:
         changes = plan_changes(policy.fields, agent, policy.paths, current, target.values)
-        texts = {c.file: repo.read(head, c.file) or "" for c in changes}
-        files = apply_changes(texts, changes)
+        files = apply_changes({c.file: texts.get(c.file) or "" for c in changes}, changes)
     except YamlPathError as e:
         return Verdict("escalate", f"cannot restore {agent} cleanly: {e}", "unrestorable")
     if not files:

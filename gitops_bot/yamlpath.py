@@ -86,14 +86,22 @@ def _child(node: yaml.Node, seg: Segment) -> yaml.Node | None:
     return None
 
 
+def _compose(text: str) -> list[yaml.Node]:
+    try:
+        return list(yaml.compose_all(text, Loader=_LOADER))
+    except yaml.YAMLError as e:
+        raise YamlPathError(f"not valid YAML: {e}") from e
+
+
+def check_yaml(text: str) -> None:
+    """Raise YamlPathError when the text is not valid YAML."""
+    _compose(text)
+
+
 def find_scalar(text: str, path: str) -> ScalarSpan | None:
     """The scalar at path in the first document where it resolves, or None if none has it."""
     segments = parse_path(path)
-    try:
-        documents = list(yaml.compose_all(text, Loader=_LOADER))
-    except yaml.YAMLError as e:
-        raise YamlPathError(f"not valid YAML: {e}") from e
-    for doc in documents:
+    for doc in _compose(text):
         node: yaml.Node | None = doc
         for seg in segments:
             node = _child(node, seg) if node is not None else None

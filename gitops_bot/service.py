@@ -25,7 +25,7 @@ class Bot:
         journal: Journal,
         *,
         metrics: Metrics | None = None,
-        retries: int = 5,
+        retries: int = 2,  # in-line, short: the worker is shared by every agent's alerts
         retry_delay: float = 1.0,
         requeue_after: float = 60.0,
         max_age: float = 3600.0,
@@ -109,7 +109,7 @@ class Bot:
                 log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)
                 outcome = Outcome("failed", str(e))
                 if attempt < self.retries:
-                    time.sleep(min(self.retry_delay * 2**attempt, 30.0))
+                    time.sleep(self.retry_delay * 2**attempt)  # longer outages: the requeue timer
         self._record(entry, outcome)
         if outcome.kind in ("failed", "held") and time.time() - entry.received_at < self.max_age:
             # Keep it journaled and try again later: the remote may be down for a while.

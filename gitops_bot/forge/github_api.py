@@ -95,32 +95,28 @@ class GitHubAPI:
         )
         return [from_issue(i) for i in issues if i.pull_request is not None]
 
+    def _get_json_or_none(self, what: str, url: str) -> dict[str, Any] | None:
+        """GET a raw endpoint PyGithub has no method for; None when GitHub answers 404."""
+        try:
+            _, data = self._call(what, lambda: self.client.requester.requestJsonAndCheck("GET", url))
+        except GitHubError as e:
+            if e.status == 404:
+                return None
+            raise
+        return dict(data)
+
     def permission(self, login: str) -> tuple[str, str]:
         """(role_name, legacy permission) of a user on the repository; ('none', 'none') if unknown."""
         url = f"{self._repo.url}/collaborators/{urllib.parse.quote(login, safe='')}/permission"
-        try:
-            _, data = self._call(
-                f"permission of {login}", lambda: self.client.requester.requestJsonAndCheck("GET", url)
-            )
-        except GitHubError as e:
-            if e.status == 404:
-                return "none", "none"
-            raise
+        data = self._get_json_or_none(f"permission of {login}", url) or {}
         return str(data.get("role_name") or "none"), str(data.get("permission") or "none")
 
     def in_team(self, team: str, login: str) -> bool:
         """Active member of `org/slug` (or `slug` in the repo owner's organisation)."""
         org, _, slug = team.rpartition("/")
         url = f"/orgs/{org or self.owner}/teams/{slug}/memberships/{urllib.parse.quote(login, safe='')}"
-        try:
-            _, data = self._call(
-                f"team {team}", lambda: self.client.requester.requestJsonAndCheck("GET", url)
-            )
-        except GitHubError as e:
-            if e.status == 404:
-                return False
-            raise
-        return bool(data.get("state") == "active")
+        data = self._get_json_or_none(f"team {team}", url) or {}
+        return data.get("state") == "active"
 
     @property
     def known_bot_login(self) -> str | None:

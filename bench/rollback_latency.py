@@ -33,24 +33,24 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from gitops_bot.alerts import Alert, format_time
-from gitops_bot.config import load_config
-from gitops_bot.engine import Outcome
-from gitops_bot.forge import Delivery
-from gitops_bot.forge.local import LocalForge
-from gitops_bot.gitrepo import GitRepo
-from gitops_bot.journal import Entry, Journal
-from gitops_bot.planner import Plan
-from gitops_bot.policy import Limit, Policy
-from gitops_bot.policy_files import load_policies
-from gitops_bot.server import create_app
-from gitops_bot.service import Bot
-from gitops_bot.wiring import make_engine
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.adapters.journal import Entry, Journal
+from gitops_bot.app.config import load_config
+from gitops_bot.app.engine import Outcome
+from gitops_bot.app.forge import Delivery
+from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.server import create_app
+from gitops_bot.app.service import Bot
+from gitops_bot.app.wiring import make_engine
+from gitops_bot.core.alerts import Alert, format_time
+from gitops_bot.core.plan import Plan
+from gitops_bot.core.policy import Limit, Policy
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 POLICIES = ROOT / "policies"
-PAYLOADS = (ROOT.parent / "shared" / "contracts" / "alertmanager", ROOT / "gitops_bot" / "demo_data")
+PAYLOADS = (ROOT / "tests" / "contracts" / "alertmanager",)
 PAYLOAD = "firing-single-policy-violation.json"
 TOKEN = "bench-token"
 ALERTNAME = "AgentPolicyViolations"

@@ -2,6 +2,7 @@
 
 import argparse
 import getpass
+import importlib
 import json
 import logging
 import os
@@ -11,17 +12,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitops_bot.alerts import Alert
-from gitops_bot.audit import audit_records, audit_table
-from gitops_bot.config import load_config
-from gitops_bot.engine import Outcome
-from gitops_bot.errors import GitopsBotError, UsageError
-from gitops_bot.paths import is_plain_name
-from gitops_bot.policy import Policy
-from gitops_bot.policy_files import check_policies, load_policies
-from gitops_bot.route import Routed
-from gitops_bot.watch_good import watch_good_once
-from gitops_bot.wiring import make_engine
+from gitops_bot.app.audit import audit_records, audit_table
+from gitops_bot.app.config import load_config
+from gitops_bot.app.engine import Outcome
+from gitops_bot.app.policy_files import check_policies, load_policies
+from gitops_bot.app.watch_good import watch_good_once
+from gitops_bot.app.wiring import make_engine
+from gitops_bot.core.alerts import Alert
+from gitops_bot.core.errors import GitopsBotError, UsageError
+from gitops_bot.core.paths import is_plain_name
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.route import Routed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,15 +108,24 @@ def _print_outcome(outcome: Outcome, *, as_json: bool) -> int:
     return 0 if outcome.kind in ("rolled_back", "planned", "ignored") else 2
 
 
+def _lab(module: str) -> Any:
+    """The demos live in the separate gitops-bot-lab distribution; say how to get it when missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or not e.name.startswith("gitops_bot_lab"):
+            raise
+        raise UsageError(
+            "the demos need the gitops-bot-lab package: pip install ./lab (from a checkout) "
+            "or pip install 'gitops-bot[demo]'"
+        ) from e
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from gitops_bot.demo import run_demo
-
-        return run_demo(captured=args.captured)
+        return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":
-        from gitops_bot.demo_github import run_github_demo
-
-        return run_github_demo()
+        return int(_lab("gitops_bot_lab.demo_github").run_github_demo())
     if args.command == "policy":
         policies, problems = check_policies(args.dir)
         for problem in problems:
@@ -125,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     config = load_config(args.config)
     if args.command == "serve":
-        from gitops_bot.serve import serve
+        from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
     engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
@@ -141,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     who = f"cli:{getpass.getuser()}"
     if args.command == "mark-good":
-        from gitops_bot.known_good import mark_good
+        from gitops_bot.app.known_good import mark_good
 
         print(mark_good(engine, args.agent, who=who))
         return 0

@@ -1,4 +1,4 @@
-"""Shared fixtures: real payloads from shared/contracts, policies, engines over real git repos."""
+"""Shared fixtures: real payloads from tests/contracts, policies, engines over real git repos."""
 
 import copy
 import json
@@ -10,22 +10,22 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_bot.alerts import Alert, format_time, parse_alert
-from gitops_bot.engine import Engine
-from gitops_bot.forge import Forge
-from gitops_bot.forge.local import LocalForge
-from gitops_bot.gitrepo import GitRepo
-from gitops_bot.policy import Policy, parse_policy
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.engine import Engine
+from gitops_bot.app.forge import Forge
+from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.core.alerts import Alert, format_time, parse_alert
+from gitops_bot.core.policy import Policy, parse_policy
 from tests.gitfix import Remote, make_remote
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "shared" / "contracts"
+CONTRACTS = Path(__file__).resolve().parent / "contracts"
 ALERTMANAGER = CONTRACTS / "alertmanager"
 
 
 def payload(name: str) -> dict[str, Any]:
     """A real captured Alertmanager webhook body."""
     path = ALERTMANAGER / name
-    assert path.exists(), f"missing contract {path}: shared/contracts must sit beside the checkout"
+    assert path.exists(), f"missing contract {path}: tests/contracts is part of the repo"
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 

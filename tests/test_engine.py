@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from gitops_bot.trailers import TRAILER_KEYS, parse_trailers
+from gitops_bot.core.trailers import TRAILER_KEYS, parse_trailers
 from tests.conftest import EngineFactory, make_alert, make_policy
 from tests.gitfix import Remote, agent_config, agent_files, deployment, git
 

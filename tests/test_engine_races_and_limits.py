@@ -3,12 +3,12 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
-from gitops_bot.culprit import Verdict
-from gitops_bot.forge import Delivery
-from gitops_bot.forge.local import LocalForge
-from gitops_bot.gitrepo import GitRepo
-from gitops_bot.planner import Plan
-from gitops_bot.route import Routed
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.forge import Delivery
+from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.core.culprit import Verdict
+from gitops_bot.core.plan import Plan
+from gitops_bot.core.route import Routed
 from tests.conftest import EngineFactory, make_alert, make_policy
 from tests.gitfix import Remote, agent_config, agent_files, deployment, git
 

@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gitops_bot.bake import alerts_query, bake_decision
-from gitops_bot.gate import Evidence, decide_gate, on_error_default
-from gitops_bot.promql import escape_string, render, template_problems
-from gitops_bot.recovery import Watch, judge_watch, tag_message
-from gitops_bot.trailers import parse_trailers
+from gitops_bot.core.bake import alerts_query, bake_decision
+from gitops_bot.core.gate import Evidence, decide_gate, on_error_default
+from gitops_bot.core.promql import escape_string, render, template_problems
+from gitops_bot.core.recovery import Watch, judge_watch, tag_message
+from gitops_bot.core.trailers import parse_trailers
 from tests.conftest import make_policy
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.alerts import parse_notification
-from gitops_bot.errors import AlertPayloadError, YamlPathError
-from gitops_bot.policy_files import check_policies
-from gitops_bot.trailers import parse_trailers, rollback_message
-from gitops_bot.yamlpath import parse_path, read_value, replace_value
+from gitops_bot.app.policy_files import check_policies
+from gitops_bot.core.alerts import parse_notification
+from gitops_bot.core.errors import AlertPayloadError, YamlPathError
+from gitops_bot.core.trailers import parse_trailers, rollback_message
+from gitops_bot.core.yamlpath import parse_path, read_value, replace_value
 from tests.conftest import ALERTMANAGER, make_alert
 from tests.gitfix import deployment
 

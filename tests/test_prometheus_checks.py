@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.checks import PreActChecks
+from gitops_bot.app.checks import PreActChecks
 from tests.conftest import EngineFactory, make_alert, make_policy
 from tests.gitfix import Remote, agent_files
 

@@ -4,15 +4,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gitops_bot.culprit import CommitInfo, Snapshot, find_culprit, judge_culprit, key_fields, stale_version
-from gitops_bot.durations import parse_duration
-from gitops_bot.limits import check_limits
-from gitops_bot.matchers import parse_matcher
-from gitops_bot.paths import file_in_paths, is_plain_name
-from gitops_bot.policy import Limit
-from gitops_bot.target import KnownGood, Target, choose_target
-from gitops_bot.trailers import RollbackRecord
-from gitops_bot.versions import display_version, matches_version
+from gitops_bot.core.culprit import (
+    CommitInfo,
+    Snapshot,
+    find_culprit,
+    judge_culprit,
+    key_fields,
+    stale_version,
+)
+from gitops_bot.core.durations import parse_duration
+from gitops_bot.core.limits import check_limits
+from gitops_bot.core.matchers import parse_matcher
+from gitops_bot.core.paths import file_in_paths, is_plain_name
+from gitops_bot.core.policy import Limit
+from gitops_bot.core.target import KnownGood, Target, choose_target
+from gitops_bot.core.trailers import RollbackRecord
+from gitops_bot.core.versions import display_version, matches_version
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

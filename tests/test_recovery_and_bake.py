@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from gitops_bot_lab.stack import Running, start_prometheus
 
-from gitops_bot.audit import audit_records
-from gitops_bot.engine import Engine
-from gitops_bot.lab.stack import Running, start_prometheus
-from gitops_bot.metrics import Metrics
-from gitops_bot.recovery import Watch
-from gitops_bot.watch_good import watch_good_once
-from gitops_bot.watcher import RecoveryWatcher
+from gitops_bot.app.audit import audit_records
+from gitops_bot.app.engine import Engine
+from gitops_bot.app.metrics import Metrics
+from gitops_bot.app.watch_good import watch_good_once
+from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.core.recovery import Watch
 from tests.conftest import EngineFactory, make_alert, make_policy
 from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from gitops_bot.journal import Journal
-from gitops_bot.server import create_app
-from gitops_bot.service import Bot
+from gitops_bot.adapters.journal import Journal
+from gitops_bot.app.server import create_app
+from gitops_bot.app.service import Bot
 from tests.conftest import EngineFactory, firing_body, payload
 from tests.gitfix import Remote, agent_files, git
 

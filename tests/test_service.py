@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from gitops_bot.forge.local import LocalForge
-from gitops_bot.gitrepo import GitRepo
-from gitops_bot.journal import Journal
-from gitops_bot.planner import Plan
-from gitops_bot.service import Bot
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.adapters.journal import Journal
+from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.app.service import Bot
+from gitops_bot.core.plan import Plan
 from tests.conftest import EngineFactory, make_alert
 from tests.gitfix import Remote, agent_files, git
 

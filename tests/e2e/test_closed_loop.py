@@ -18,13 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
-
-from gitops_bot.alerts import format_time, parse_alert
-from gitops_bot.audit import audit_records
-from gitops_bot.config import parse_config
-from gitops_bot.lab.fake_agent import FakeAgent, fast_rules, version_from_git
-from gitops_bot.lab.stack import (
+from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
+from gitops_bot_lab.stack import (
     Running,
     dump_logs_on_failure,
     free_port,
@@ -32,8 +27,13 @@ from gitops_bot.lab.stack import (
     start_prometheus,
     wait_until,
 )
-from gitops_bot.server import create_app
-from gitops_bot.wiring import Runtime
+from werkzeug.serving import make_server
+
+from gitops_bot.app.audit import audit_records
+from gitops_bot.app.config import parse_config
+from gitops_bot.app.server import create_app
+from gitops_bot.app.wiring import Runtime
+from gitops_bot.core.alerts import format_time, parse_alert
 from tests.conftest import firing_body, policy_yaml
 from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git, make_remote

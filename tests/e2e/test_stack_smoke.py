@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from gitops_bot.lab.fake_agent import FakeAgent, fast_rules, version_from_git
-from gitops_bot.lab.stack import (
+from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
+from gitops_bot_lab.stack import (
     Received,
     WebhookSink,
     dump_logs_on_failure,
@@ -19,6 +18,7 @@ from gitops_bot.lab.stack import (
     start_prometheus,
     wait_until,
 )
+
 from tests.e2e.stack import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]

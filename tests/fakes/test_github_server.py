@@ -15,9 +15,8 @@ import github
 import pytest
 import requests
 from github import Auth, Github, GithubException
-
-from tests.fakes.github_openapi import NO_BODY, ContractError, contract
-from tests.fakes.github_server import FakeGitHub, sign, webhook_headers
+from gitops_bot_lab.fakes.github_openapi import NO_BODY, ContractError, contract
+from gitops_bot_lab.fakes.github_server import FakeGitHub, sign, webhook_headers
 
 MANIFEST = "replicas: 2\nimage: agent:v1\nmodel: gpt-small\n"
 GIT_ENV = {

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 from github import Auth
+from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
 
-from gitops_bot.engine import Engine
-from gitops_bot.forge.github import GitHubForge
-from gitops_bot.forge.github_api import GitHubAPI
-from gitops_bot.forge.github_inbox import Inbox
-from gitops_bot.forge.github_settings import GitHubSettings, make_client
-from gitops_bot.gitrepo import GitRepo
-from gitops_bot.policy import Policy
-from gitops_bot.trailers import parse_trailers
+from gitops_bot.adapters.github.api import GitHubAPI
+from gitops_bot.adapters.github.inbox import Inbox
+from gitops_bot.adapters.github.settings import GitHubSettings, make_client
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.engine import Engine
+from gitops_bot.app.github.forge import GitHubForge
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.trailers import parse_trailers
 from tests.conftest import make_alert, make_policy
-from tests.fakes.github_server import FakeGitHub, webhook_headers
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 ROGUE, GOOD = "2026.06.0", "2026.05.2"

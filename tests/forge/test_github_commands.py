@@ -2,9 +2,9 @@
 
 import pytest
 
-from gitops_bot.forge.github_body import read_ticket
-from gitops_bot.forge.github_inbox import Inbox
-from gitops_bot.pr_state import HELD, VETOED
+from gitops_bot.adapters.github.inbox import Inbox
+from gitops_bot.core.github.body import read_ticket
+from gitops_bot.core.github.pr_state import HELD, VETOED
 from tests.conftest import make_policy
 from tests.forge.conftest import BOT, ROGUE, Replica, World, veto_policy
 from tests.gitfix import git

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from gitops_bot.culprit import Verdict
-from gitops_bot.engine import Outcome
-from gitops_bot.errors import GitHubError
-from gitops_bot.journal import Journal
-from gitops_bot.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE
-from gitops_bot.route import Routed
-from gitops_bot.service import Bot
+from gitops_bot.adapters.journal import Journal
+from gitops_bot.app.engine import Outcome
+from gitops_bot.app.service import Bot
+from gitops_bot.core.culprit import Verdict
+from gitops_bot.core.errors import GitHubError
+from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE
+from gitops_bot.core.route import Routed
 from tests.conftest import CONTRACTS, make_alert, make_policy
 from tests.forge.conftest import ROGUE, Replica, World, veto_policy
 from tests.gitfix import agent_files, deployment, git

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gitops_bot.alerts import format_time
-from gitops_bot.engine import Outcome
-from gitops_bot.forge.github_body import read_ticket
-from gitops_bot.trailers import TRAILER_KEYS
+from gitops_bot.app.engine import Outcome
+from gitops_bot.core.alerts import format_time
+from gitops_bot.core.github.body import read_ticket
+from gitops_bot.core.trailers import TRAILER_KEYS
 from tests.conftest import make_alert, make_policy
 from tests.forge.conftest import BOT, GOOD, ROGUE, World, veto_policy
 from tests.gitfix import agent_files, git

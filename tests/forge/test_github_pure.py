@@ -12,13 +12,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth
 
-from gitops_bot.commands import Command, authorize, effective_permission, parse_command
-from gitops_bot.errors import ConfigError, WebhookPayloadError
-from gitops_bot.forge.github_body import Evidence, read_ticket, render_body, with_ticket
-from gitops_bot.forge.github_settings import GitHubSettings, build_auth, git_auth_env, parse_github
-from gitops_bot.forge.github_types import branch_name, error_text, retry_delay
-from gitops_bot.policy import Approvers
-from gitops_bot.pr_state import (
+from gitops_bot.adapters.github.settings import GitHubSettings, build_auth, git_auth_env, parse_github
+from gitops_bot.core.errors import ConfigError, WebhookPayloadError
+from gitops_bot.core.github.body import Evidence, read_ticket, render_body, with_ticket
+from gitops_bot.core.github.commands import Command, authorize, effective_permission, parse_command
+from gitops_bot.core.github.pr_state import (
     AUTO_MERGE,
     BLOCKED,
     HELD,
@@ -29,9 +27,9 @@ from gitops_bot.pr_state import (
     on_command,
     on_tick,
 )
-from gitops_bot.quarantine import Quarantined, agents_in, quarantined, reintroduced, status_for
-from gitops_bot.trailers import RollbackRecord, parse_trailers
-from gitops_bot.webhooks import (
+from gitops_bot.core.github.quarantine import Quarantined, agents_in, quarantined, reintroduced, status_for
+from gitops_bot.core.github.types import branch_name, error_text, retry_delay
+from gitops_bot.core.github.webhooks import (
     CommentEvent,
     PullRequestEvent,
     command_in,
@@ -41,6 +39,8 @@ from gitops_bot.webhooks import (
     parse_webhook,
     verify_signature,
 )
+from gitops_bot.core.policy import Approvers
+from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 from tests.conftest import CONTRACTS
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitops_bot.config import parse_config
-from gitops_bot.errors import ConfigError
-from gitops_bot.forge.github import GitHubForge
-from gitops_bot.metrics import Metrics
-from gitops_bot.watcher import RecoveryWatcher
-from gitops_bot.wiring import make_engine
+from gitops_bot.app.config import parse_config
+from gitops_bot.app.github.forge import GitHubForge
+from gitops_bot.app.metrics import Metrics
+from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.app.wiring import make_engine
+from gitops_bot.core.errors import ConfigError
 from tests.conftest import POLICY_DOC, make_alert
 from tests.forge.conftest import World
 

@@ -1,0 +1,85 @@
+"""Git work the GitHub forge needs beyond the core loop: PR heads, amends, quarantine reads."""
+
+import contextlib
+import difflib
+
+import git
+
+from gitops_bot.adapters.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
+from gitops_bot.core.errors import GitError, PushRejectedError
+from gitops_bot.core.plan import Plan
+
+_BOT_ENV = {
+    "GIT_AUTHOR_NAME": BOT_NAME,
+    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+    "GIT_COMMITTER_NAME": BOT_NAME,
+    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+}
+
+
+def _run(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
+    try:
+        return str(repo.repo.git.execute(["git", *args], env=env))
+    except git.GitCommandError as e:
+        text = (e.stderr or e.stdout or "").strip().strip("'").strip()
+        raise GitError(f"git {args[0]} failed: {text.splitlines()[-1] if text else e.status}") from e
+
+
+def fetch_head(repo: GitRepo, number: int, head_ref: str) -> str:
+    """Fetch a PR's head (the branch, else GitHub's refs/pull/N/head for forks) and return its sha."""
+    local = f"refs/gitops-bot/pull/{number}"
+    for source in (f"refs/heads/{head_ref}", f"refs/pull/{number}/head"):
+        try:
+            _run(repo, "fetch", "--quiet", "--no-tags", "origin", f"+{source}:{local}")
+        except GitError:
+            continue
+        return _run(repo, "rev-parse", local)
+    raise GitError(f"cannot fetch the head of PR #{number} ({head_ref})")
+
+
+def amend_message(repo: GitRepo, sha: str, message: str) -> str:
+    """The same tree and parents under a new message, committed as the bot."""
+    parents = _run(repo, "rev-list", "--parents", "-n", "1", sha).split()[1:]
+    args = ["commit-tree", f"{sha}^{{tree}}", "-m", message.rstrip("\n")]
+    for parent in parents:
+        args += ["-p", parent]
+    return _run(repo, *args, env=_BOT_ENV).strip()
+
+
+def force_push(repo: GitRepo, sha: str, branch: str, *, expected: str) -> None:
+    """Replace the bot's own branch tip, only if it is still `expected` (lease)."""
+    try:
+        repo.repo.git.push(
+            "--porcelain",
+            f"--force-with-lease=refs/heads/{branch}:{expected}",
+            "origin",
+            f"{sha}:refs/heads/{branch}",
+        )
+    except git.GitCommandError as e:
+        raise PushRejectedError(f"branch {branch} moved; not overwriting it") from e
+
+
+def delete_branch(repo: GitRepo, branch: str) -> None:
+    """Delete the bot's branch on the remote (already gone is fine)."""
+    with contextlib.suppress(GitError):
+        repo.push(f":refs/heads/{branch}")
+
+
+def changed_files(repo: GitRepo, base: str, head: str) -> list[str]:
+    """Files a PR changes: from the merge base of base and head to head."""
+    return _run(repo, "diff", "--name-only", "--no-renames", f"{base}...{head}").splitlines()
+
+
+def merge_base(repo: GitRepo, base: str, head: str) -> str:
+    """The merge base of two revisions."""
+    return _run(repo, "merge-base", base, head).strip()
+
+
+def plan_diff(repo: GitRepo, plan: Plan) -> str:
+    """Unified diff of what the rollback writes, against the head it was planned on."""
+    out: list[str] = []
+    for name in sorted(plan.files):
+        before = (repo.read(plan.head, name) or "").splitlines(keepends=True)
+        after = plan.files[name].splitlines(keepends=True)
+        out += difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in out)

@@ -1,0 +1,123 @@
+"""One alert in, one outcome out: sync, plan, commit, publish, and redo on a push race."""
+
+import fcntl
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.forge import Forge
+from gitops_bot.app.planner import plan_rollback
+from gitops_bot.core.alerts import Alert
+from gitops_bot.core.culprit import Verdict
+from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
+from gitops_bot.core.plan import Plan
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.route import Routed, route
+
+log = logging.getLogger("gitops_bot")
+Gate = Callable[[Routed], tuple[Verdict | None, str]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one alert: rolled_back, proposed (a PR), planned (dry run), ignored, held,
+    escalated or failed."""
+
+    kind: str
+    reason: str
+    agent: str | None = None
+    commit: str | None = None
+    plan: Plan | None = None
+    code: str = ""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """Serialises rollbacks on one work tree; replicas are kept apart by git's push check."""
+
+    def __init__(
+        self,
+        repo: GitRepo,
+        forge: Forge,
+        policies: tuple[Policy, ...],
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        max_attempts: int = 5,
+        gate: Gate | None = None,
+    ) -> None:
+        self.repo, self.forge, self.policies = repo, forge, policies
+        self.gate = gate
+        self.clock, self.max_attempts = clock, max_attempts
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Threads and other processes on the same work tree take turns."""
+        lock_path = self.repo.workdir.parent / f".{self.repo.workdir.name}.lock"
+        with self._lock, open(lock_path, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def check(self, routed: Routed) -> tuple[Verdict | None, str]:
+        """Ask the outside world whether acting is still right (no gate: always)."""
+        return self.gate(routed) if self.gate is not None else (None, "")
+
+    def handle(self, alert: Alert, *, dry_run: bool = False) -> Outcome:
+        """Decide and, unless dry-run, carry out the rollback for one alert."""
+        routed = route(alert, self.policies)
+        if isinstance(routed, Verdict):
+            return _from_verdict(routed, None)
+        return self.handle_routed(routed, dry_run=dry_run)
+
+    def handle_routed(self, routed: Routed, *, dry_run: bool = False, check: bool = True) -> Outcome:
+        """The rollback path once policy, agent and version are known (alerts and operators)."""
+        dry_run = dry_run or routed.policy.action.mode == "dry-run"
+        with self.exclusive():
+            for attempt in range(1, self.max_attempts + 1):
+                head = self.repo.sync()
+                plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
+                if isinstance(plan, Verdict):
+                    return _from_verdict(plan, routed.agent)
+                if dry_run:
+                    return Outcome("planned", f"would roll back {_what(plan)}", routed.agent, None, plan)
+                verdict, note = self.check(routed) if check else (None, "")
+                if verdict is not None:
+                    return _from_verdict(verdict, routed.agent)
+                outcome = self._deliver(routed, plan, note)
+                if outcome is not None:
+                    return outcome
+                log.info("branch moved on attempt %d for %s; refetching and redoing", attempt, routed.agent)
+        return Outcome("failed", f"push rejected {self.max_attempts} times in a row", routed.agent)
+
+    def _deliver(self, routed: Routed, plan: Plan, note: str) -> Outcome | None:
+        """Commit and publish; None when the branch (or this clone) moved and the plan must be redone."""
+        try:
+            sha = self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            where = self.forge.publish(self.repo, plan, sha)
+        except AlreadyPublishedError as e:
+            return Outcome("ignored", f"nothing to do: {e}", routed.agent, code="duplicate")
+        except PushRejectedError:
+            return None
+        what = _what(plan)
+        if not where.landed:  # a PR waiting for its veto window, an approval or checks
+            return Outcome("proposed", f"proposed {what}: {where.where}{note}", routed.agent, sha, plan)
+        return Outcome("rolled_back", f"rolled back {what}: {where.where}{note}", routed.agent, sha, plan)
+
+
+def _what(plan: Plan) -> str:
+    return f"{plan.agent} {plan.from_version} -> {plan.to_version} (culprit {plan.culprit.sha[:12]})"
+
+
+def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
+    kind = {"ignore": "ignored", "hold": "held"}.get(verdict.kind, "escalated")
+    return Outcome(kind, verdict.reason, agent, code=verdict.code)

@@ -1,0 +1,230 @@
+"""The PR loop: drains accepted webhooks and advances every open rollback PR's clock from GitHub."""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from gitops_bot.adapters.github.api import GitHubAPI
+from gitops_bot.adapters.github.git import changed_files, delete_branch, fetch_head, merge_base
+from gitops_bot.adapters.github.inbox import Inbox
+from gitops_bot.app.engine import Engine
+from gitops_bot.app.github.merge import Merger
+from gitops_bot.app.planner import values_at
+from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
+from gitops_bot.core.github.body import read_ticket, with_ticket
+from gitops_bot.core.github.commands import authorize, effective_permission, rank
+from gitops_bot.core.github.pr_state import PrView, Step, Ticket, on_command, on_tick
+from gitops_bot.core.github.quarantine import (
+    CONTEXT,
+    Finding,
+    agents_in,
+    quarantined,
+    reintroduced,
+    status_for,
+)
+from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo
+from gitops_bot.core.github.webhooks import CommentEvent, PullRequestEvent, command_in
+from gitops_bot.core.policy import Approvers
+
+log = logging.getLogger("gitops_bot")
+VETO_TAG = "gitops-bot/vetoed/"
+
+
+class PullRequestLoop:
+    """One thread; everything GitHub-side that is not the alert path happens here, in order."""
+
+    def __init__(
+        self,
+        api: GitHubAPI,
+        engine: Engine,
+        merger: Merger,
+        inbox: Inbox,
+        *,
+        clock: Callable[[], datetime],
+        interval: float,
+    ) -> None:
+        self.api, self.engine, self.merger, self.inbox = api, engine, merger, inbox
+        self.clock, self.interval = clock, interval
+        self.after_pass: list[Callable[[], None]] = []
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- clocks -------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Advance every open rollback PR once (this is also the resume after a restart)."""
+        now = now or self.clock()
+        done = []
+        for pull in self.api.open_rollbacks():
+            ticket = self._ours(pull)
+            if ticket is not None:
+                step = on_tick(PrView(pull.number, True, False, pull.labels, ticket), now)
+                done.append(self.execute(pull, ticket, step, now))
+        return done
+
+    def _ours(self, pull: PullInfo) -> Ticket | None:
+        """The ticket of a PR the bot itself opened (a copied body in someone else's PR is ignored)."""
+        ticket = read_ticket(pull.body)
+        if ticket is None or pull.author != self.api.bot_login():
+            return None
+        if pull.head_ref and not pull.head_ref.startswith(BRANCH_PREFIX):
+            return None
+        return ticket
+
+    def execute(self, pull: PullInfo, ticket: Ticket, step: Step, now: datetime) -> str:
+        """Carry out one step of the state machine on GitHub (and git for vetoes)."""
+        n = pull.number
+        if step.kind == "merge":
+            human = step.approved_by not in ("auto", "veto-window-expired")
+            return str(self.merger.merge(pull, ticket, step.approved_by, gate=not human))
+        if step.kind == "close":
+            return self._veto(pull, ticket, step)
+        if step.kind == "update" and step.ticket is not None:
+            self.api.edit(n, body=with_ticket(pull.body, step.ticket, self._approvers(ticket), now))
+            labels = (pull.labels | set(step.add_labels)) - set(step.remove_labels)
+            if labels != pull.labels:
+                self.api.set_labels(n, labels)
+        if step.reply:
+            self.api.comment(n, step.reply)
+        return f"#{n}: {step.kind} ({step.reason or step.reply})"
+
+    def _veto(self, pull: PullInfo, ticket: Ticket, step: Step) -> str:
+        """Close, label, and record the refusal in git so the audit log has it too."""
+        who, reason = step.approved_by, step.reason
+        tag = f"{VETO_TAG}{ticket.agent}/{ticket.culprit[:12]}"
+        message = (
+            f"Rollback of {ticket.agent} {ticket.from_version} -> {ticket.to_version} vetoed by {who}\n\n"
+            f"Rollback-Of: {ticket.culprit}\nRollback-Agent: {ticket.agent}\n"
+            f"Vetoed-By: {who}\nVeto-Reason: {' '.join(reason.split())}\nPull-Request: {pull.html_url}\n"
+        )
+        with self.engine.exclusive():
+            self.engine.repo.sync()
+            self.engine.repo.tag(tag, ticket.culprit, message, replace=False)
+        self.api.comment(
+            pull.number,
+            f"Vetoed by @{who}: {reason}. The culprit's version stays in place and gitops-bot will not "
+            f"open this rollback again (recorded as tag `{tag}`).",
+        )
+        self.api.add_labels(pull.number, step.add_labels)
+        self.api.edit(pull.number, close=True)
+        with self.engine.exclusive():
+            delete_branch(self.engine.repo, pull.head_ref or "")
+        return f"#{pull.number} vetoed by @{who}"
+
+    def _approvers(self, ticket: Ticket) -> Approvers:
+        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        return policy.action.approvers if policy else Approvers()
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def drain(self) -> list[str]:
+        """Handle accepted deliveries, oldest first; an outage leaves the rest for the next pass."""
+        done = []
+        for key, event in self.inbox.pending():
+            try:
+                if isinstance(event, CommentEvent):
+                    done.append(self.on_comment(event))
+                else:
+                    done.append(self.on_pull_request(event))
+            except (GitHubUnavailableError, GitError):
+                raise  # transient: the delivery stays in the inbox for the next pass
+            except GitopsBotError as e:  # GitHub said no for good (404, 422...): do not block the rest
+                log.warning("github delivery %s dropped: %s", key, e)
+                done.append(f"{key}: failed: {e}")
+            self.inbox.done(key)
+        return done
+
+    def on_comment(self, event: CommentEvent) -> str:
+        """A PR comment: authorise the commenter by permission value, then apply the command."""
+        command, why = command_in(event, bot_login=self.api.bot_login())
+        if command is None:
+            return f"#{event.number}: ignored ({why})"
+        pull = self.api.pull(event.number)
+        ticket = self._ours(pull)
+        if ticket is None or not pull.open:
+            return f"#{event.number}: ignored (not an open gitops-bot rollback)"
+        approvers = self._approvers(ticket)
+        role, legacy = self.api.permission(event.author)
+        held = effective_permission(role, legacy)
+        in_team = None
+        if approvers.teams and rank(held) >= rank(approvers.permission):
+            in_team = any(self.api.in_team(t, event.author) for t in approvers.teams)
+        verdict = authorize(approvers, event.author, held, in_team=in_team)
+        if not verdict.allowed:
+            self.api.comment(
+                pull.number, f"@{event.author}: `/{command.name}` {verdict.reason}; nothing changed."
+            )
+            return f"#{pull.number}: refused /{command.name} from @{event.author}"
+        now = self.clock()
+        step = on_command(PrView(pull.number, True, False, pull.labels, ticket), command, event.author, now)
+        return self.execute(pull, ticket, step, now)
+
+    def on_pull_request(self, event: PullRequestEvent) -> str:
+        """Set gitops-bot/quarantine on a PR head: failure when it brings a rolled-back version back."""
+        repo = self.engine.repo
+        if event.base_ref != repo.branch:
+            return f"#{event.number}: not into {repo.branch}"
+        with self.engine.exclusive():
+            base = repo.sync()
+            head = fetch_head(repo, event.number, event.head_ref)
+            if head != event.head_sha:
+                return f"#{event.number}: head moved on; a newer event follows"
+            findings = self._findings(base, head)
+        state, text = status_for(findings)
+        self.api.set_status(head, state=state, context=CONTEXT, description=text)
+        return f"#{event.number}: quarantine {state}"
+
+    def _findings(self, base: str, head: str) -> list[Finding]:
+        repo = self.engine.repo
+        files, fork = changed_files(repo, base, head), merge_base(repo, base, head)
+        entries = quarantined(repo.rollbacks())
+        findings = []
+        for policy in self.engine.policies:
+            for agent in sorted(agents_in(files, [f.file for f in policy.fields])):
+                try:
+                    before, after = values_at(repo, fork, policy, agent), values_at(repo, head, policy, agent)
+                except YamlPathError:
+                    continue
+                if (found := reintroduced(agent, before, after, entries)) is not None:
+                    findings.append(found)
+        return findings
+
+    # -- thread -------------------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """One pass: webhooks first (people's commands win over the clock), then the clocks."""
+        for line in self.drain() + self.tick():
+            # A waiting PR is reported on every pass; only changes are worth an INFO line.
+            log.log(logging.DEBUG if ": wait (" in line else logging.INFO, "github: %s", line)
+        for hook in self.after_pass:
+            hook()
+
+    def wake(self) -> None:
+        """Run a pass now (a webhook arrived or a rollback landed)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Resume at once, then every `interval` seconds or when woken."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gitops-bot-github", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except GitopsBotError as e:  # GitHub down: everything is still on GitHub or on disk
+                log.warning("github pass failed, retrying next pass: %s", e)
+            except Exception:  # the loop must outlive any one bad pass
+                log.exception("github pass crashed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        """Stop after the pass in hand; pending deliveries and PR clocks resume on the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None

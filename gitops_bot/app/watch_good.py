@@ -1,0 +1,76 @@
+"""`watch-good`: tag `known-good/<agent>/<sha>` on versions that baked quietly, asking Prometheus."""
+
+import logging
+from datetime import UTC, datetime
+
+from gitops_bot.adapters.prometheus import Prometheus
+from gitops_bot.app.engine import Engine
+from gitops_bot.app.planner import version_commit
+from gitops_bot.core.bake import alerts_query, bake_decision
+from gitops_bot.core.errors import PrometheusError
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.versions import display_version
+
+log = logging.getLogger("gitops_bot")
+
+
+def agents_of(engine: Engine, head: str, policy: Policy) -> list[str]:
+    """Agents the policy can see: folder names where its path template puts {agent}."""
+    template = policy.fields[0].file
+    prefix = template.split("{agent}", 1)[0]
+    return engine.repo.list_dir(head, prefix) if prefix else []
+
+
+def _quiet(url: str | None, query: str) -> bool | None:
+    if url is None:
+        return None
+    try:
+        return not Prometheus(url).query(query)
+    except PrometheusError as e:
+        log.warning("watch-good: %s", e)
+        return None
+
+
+def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime | None = None) -> list[str]:
+    """One pass over every agent; returns a line per agent saying what was decided."""
+    now = now or datetime.now(UTC)
+    with engine.exclusive():
+        head = engine.repo.sync()
+    tagged = {sha for _, sha in engine.repo.tags(["refs/tags/known-good/"])}
+    report = []
+    for policy in engine.policies:
+        bake = policy.verify.bake_time if policy.verify else None
+        url = (policy.verify.prometheus if policy.verify else None) or prometheus_url
+        with engine.exclusive():  # GitPython's cat-file process is shared with the worker
+            agents = agents_of(engine, head, policy)
+        for agent in agents:
+            with engine.exclusive():  # GitPython's cat-file process is shared with the worker
+                current, since = version_commit(engine.repo, head, policy, agent)
+            if since is None or bake is None:
+                continue
+            version = display_version(next(v for v in current if v is not None))
+            seconds = int((now - since.commit.committed_at).total_seconds())
+            query = alerts_query(
+                agent_label=policy.agent_label,
+                agent=agent,
+                version_label=policy.version_label,
+                version=version,
+                seconds=seconds,
+            )
+            quiet = _quiet(url, query) if seconds >= bake.total_seconds() else None
+            ok, why = bake_decision(
+                since=since.commit.committed_at,
+                now=now,
+                bake_time=bake,
+                alert_seen=None if quiet is None else not quiet,
+                already_tagged=since.commit.sha in tagged,
+            )
+            if ok:
+                name = f"known-good/{agent}/{since.commit.sha[:12]}"
+                with engine.exclusive():
+                    engine.repo.tag(
+                        name, since.commit.sha, f"{agent} {version}: {why} (watch-good)", replace=False
+                    )
+                why = f"tagged {name}: {why}"
+            report.append(f"{agent} {version}: {why}")
+    return report

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from gitops_bot.adapters.gitrun import GitLimits
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.errors import ConfigError
 
@@ -30,6 +31,11 @@ class Config:
     resync_seconds: float = 60.0
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
+    git: GitLimits = field(default_factory=GitLimits)
+    rollback_deadline: float = 120.0  # keep redoing a rollback through push races this long
+    max_body: int = 8 * 1024 * 1024  # fits a 10,000-alert Alertmanager group (~4.7 MiB)
+    threads: int = 8  # HTTP worker threads (connections beyond them wait in the event loop)
+    read_timeout: float = 10.0  # a request whose headers/body stall this long is cut off
     raw: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
@@ -53,6 +59,26 @@ def _seconds(section: dict[str, Any], key: str, where: str, default: str) -> flo
         return parse_duration(section.get(key, default)).total_seconds()
     except ValueError as e:
         raise ConfigError(f"{where}.{key}: {e}") from e
+
+
+def _count(section: dict[str, Any], key: str, where: str, default: int, low: int = 1) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{where}.{key}: want a whole number >= {low}, got {value!r}")
+    return value
+
+
+def _git_limits(raw: dict[str, Any]) -> GitLimits:
+    """`git:` deadlines: network ops (clone/fetch/push) and local ones are set apart."""
+    sec = _section(raw, "git")
+    return GitLimits(
+        network_timeout=_seconds(sec, "network_timeout", "git", "2m"),
+        local_timeout=_seconds(sec, "local_timeout", "git", "1m"),
+        low_speed_limit=_count(sec, "low_speed_limit", "git", 1000),
+        low_speed_time=int(_seconds(sec, "low_speed_time", "git", "20s")) or 1,
+        ssh_connect_timeout=int(_seconds(sec, "ssh_connect_timeout", "git", "10s")) or 1,
+        ssh_keepalive=int(_seconds(sec, "ssh_keepalive", "git", "5s")) or 1,
+    )
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -92,6 +118,11 @@ def parse_config(raw: object, *, base: Path) -> Config:
         resync_seconds=_seconds(am, "resync", "alertmanager", "1m"),
         recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
         watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
+        git=_git_limits(raw),
+        rollback_deadline=_seconds(_section(raw, "rollback"), "deadline", "rollback", "2m"),
+        max_body=_count(server, "max_body_bytes", "server", 8 * 1024 * 1024),
+        threads=_count(server, "threads", "server", 8),
+        read_timeout=_seconds(server, "read_timeout", "server", "10s"),
         raw=raw,
         base=base,
     )

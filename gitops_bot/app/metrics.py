@@ -32,6 +32,11 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.push_races_lost = Counter(
+            "gitops_bot_push_races_lost",
+            "Rollback pushes refused because the branch moved meanwhile (each one redone).",
+            registry=self.registry,
+        )
         self.alert_to_push = Histogram(
             "gitops_bot_alert_to_push_seconds",
             "From webhook receipt to the rollback pushed.",

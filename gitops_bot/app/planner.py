@@ -59,6 +59,11 @@ def _files(policy: Policy, agent: str) -> list[str]:
     return sorted({expand(f.file, agent) for f in policy.fields})
 
 
+def version_files(policy: Policy, agent: str) -> list[str]:
+    """The files holding an agent's version fields (what a rollback rewrites)."""
+    return _files(policy, agent)
+
+
 def history_paths(files: list[str]) -> list[str]:
     """What to walk: the files' common folder when there is one.
 

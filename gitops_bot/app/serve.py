@@ -1,9 +1,21 @@
-"""`serve`: the webhook server with the worker behind it."""
+"""`serve`: the webhook server (waitress) with the worker behind it, drained on SIGTERM.
+
+waitress, not gunicorn: gunicorn's model is forked worker processes, and each fork would start its
+own rollback worker thread, journal replay and loops over the same clone and journal — exactly the
+single owner this design relies on (one worker serialises git work; one process owns the journal).
+waitress serves from one process: an event loop holds idle and half-open connections without a
+thread each, a fixed pool of threads runs requests only once they are fully read, and idle or
+stalled connections are closed after `server.read_timeout`.
+"""
 
 import logging
 import os
+import signal
+import sys
+import threading
+from types import FrameType
 
-from werkzeug.serving import make_server
+from waitress.server import create_server
 
 from gitops_bot.app.config import Config
 from gitops_bot.app.server import create_app
@@ -11,6 +23,7 @@ from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.errors import ConfigError
 
 log = logging.getLogger("gitops_bot")
+CONNECTION_LIMIT = 1000  # connections held open at once; beyond it new ones wait in the listen backlog
 
 
 def alert_token(config: Config, *, insecure: bool) -> str | None:
@@ -23,18 +36,44 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
     return token
 
 
+class _Drain(Exception):
+    """SIGTERM arrived: stop accepting, finish the job in hand, exit 0."""
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the drain short
+    raise _Drain()
+
+
 def serve(config: Config, *, insecure: bool) -> int:
-    """Run until interrupted; journaled alerts not yet handled resume on the next start."""
+    """Run until SIGTERM/SIGINT; journaled alerts not yet handled resume on the next start."""
     token = alert_token(config, insecure=insecure)
     runtime = Runtime(config)
     runtime.start()
-    server = make_server(
-        config.listen_host, config.listen_port, create_app(runtime.bot, token=token), threaded=True
+    read_timeout = max(1, round(config.read_timeout))
+    server = create_server(
+        create_app(runtime.bot, token=token, max_body=config.max_body),
+        host=config.listen_host,
+        port=config.listen_port,
+        threads=config.threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=read_timeout,  # no byte for this long (headers or body): closed
+        cleanup_interval=max(1, read_timeout // 2),
+        max_request_body_size=config.max_body + 1,  # our own check answers 413 with a reason
+        ident="gitops-bot",
+        clear_untrusted_proxy_headers=True,
     )
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_term)
     log.info("listening on %s:%d (forge %s)", config.listen_host, config.listen_port, config.forge)
     try:
-        server.serve_forever()
+        server.run()  # returns on KeyboardInterrupt (SIGINT) after stopping its threads
+    except _Drain:
+        log.info("SIGTERM: no new connections; finishing the job in hand (the journal keeps the rest)")
     finally:
-        server.shutdown()
+        server.close()  # the listening socket: new connections are refused from here
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=config.read_timeout)
         runtime.stop()
+        log.info("stopped")
+        sys.stderr.flush()
     return 0

@@ -48,8 +48,14 @@ def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
 def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> Engine:
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
-    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, config.git)
+    engine = Engine(
+        repo,
+        make_forge(config),
+        policies,
+        gate=make_gate(config, policies),
+        deadline=config.rollback_deadline,
+    )
     github = _github(engine)
     if github is not None:
         github.bind(engine)
@@ -69,7 +75,10 @@ class Runtime:
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
         engine = engine or make_engine(config)
-        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
+        # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
+        # runs to its kill deadline; /livez only complains well past that.
+        job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
+        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"), job_deadline=job_deadline)
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
             self.github.bind(engine)

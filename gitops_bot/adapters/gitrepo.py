@@ -65,10 +65,9 @@ class GitRepo:
                 cwd=self.workdir.parent,
             )
         except GitError as e:
-            shutil.rmtree(
-                self.workdir, ignore_errors=True
-            )  # nothing half-cloned is left to trip the next try
-            raise GitError(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+            # Nothing half-cloned is left to trip the next try; a timeout stays a timeout.
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise type(e)(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
         self._tune()
 
     def repair(self) -> str:

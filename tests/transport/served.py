@@ -84,21 +84,26 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
-def write_config(tmp_path: Path, remote: Remote, port: int, extra: str = "") -> Path:
+def write_config(tmp_path: Path, remote: Remote, port: int, extra: str = "", server: str = "") -> Path:
+    """gitops-bot.yaml; extra: more top-level YAML; server: more keys of the server mapping."""
     config = tmp_path / "gitops-bot.yaml"
+    more = f", {server}" if server else ""
     config.write_text(
         f"repo: {{url: '{remote.url}', branch: main, workdir: state/repo}}\n"
         f"forge: {{kind: local}}\n"
-        f"server: {{listen: '127.0.0.1:{port}', alertmanager_token_env: TEST_TOKEN, read_timeout: 2s}}\n"
+        f"server: {{listen: '127.0.0.1:{port}', alertmanager_token_env: TEST_TOKEN, read_timeout: 2s{more}}}\n"
         f"policies: {POLICIES}\n{extra}"
     )
     return config
 
 
-def start_serve(tmp_path: Path, remote: Remote, extra: str = "", *, wait: float = 30) -> Served:
+def start_serve(
+    tmp_path: Path, remote: Remote, extra: str = "", *, server: str = "", wait: float = 30
+) -> Served:
     """Start serve on a free port and wait until it answers /livez."""
     port = free_port()
-    config = write_config(tmp_path, remote, port, extra)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = write_config(tmp_path, remote, port, extra, server)
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -235,19 +235,6 @@ class GitRepo:
             raise GitError(f"git merge-base failed (exit {result.status}): {result.stderr}")
         return result.status == 0
 
-    def changed(self, old: str, new: str, paths: Sequence[str]) -> bool:
-        """Whether any of paths differs between two revisions."""
-        result = self.runner.run("diff", "--quiet", "--no-renames", old, new, "--", *paths, check=False)
-        if result.status not in (0, 1):
-            raise GitError(f"git diff failed (exit {result.status}): {result.stderr}")
-        return result.status == 1
-
-    def has_rollbacks(self, old: str, new: str) -> bool:
-        """Whether a commit between two revisions carries a Rollback-Of trailer."""
-        return bool(
-            self._git("log", "--format=%H", "--extended-regexp", "--grep=^Rollback-Of: ", f"{old}..{new}")
-        )
-
     def commit_files(self, files: dict[str, str], message: str, *, parent: str) -> str:
         """Write files and commit them as the bot on top of parent; return the new sha.
 

@@ -86,14 +86,14 @@ class GitRunner:
         }
 
     def _start(
-        self, args: tuple[str, ...], env: Mapping[str, str] | None, cwd: Path | None
+        self, args: tuple[str, ...], env: Mapping[str, str] | None, cwd: Path | None, stdin: bool = False
     ) -> "subprocess.Popen[bytes]":
         try:
             return subprocess.Popen(
                 ["git", *args],
                 cwd=cwd or self.cwd,
                 env=self.env(env),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group, so the kill reaches helpers and hooks
@@ -102,13 +102,18 @@ class GitRunner:
             raise GitError(f"cannot run git {args[0]} in {cwd or self.cwd}: {e.strerror or e}") from e
 
     def run(
-        self, *args: str, env: Mapping[str, str] | None = None, check: bool = True, cwd: Path | None = None
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        cwd: Path | None = None,
+        data: bytes | None = None,
     ) -> GitResult:
         """Run `git args`; raise GitError (GitTimeoutError past the deadline) unless check is off."""
         deadline = self.limits.deadline(args[0])
-        proc = self._start(args, env, cwd)
+        proc = self._start(args, env, cwd, stdin=data is not None)
         try:
-            out, err = proc.communicate(timeout=deadline)
+            out, err = proc.communicate(data, timeout=deadline)
         except subprocess.TimeoutExpired as e:
             _kill_group(proc)
             out, err = proc.communicate()

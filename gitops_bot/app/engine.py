@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.adapters.rebase import commit_onto, fetch_branch, moved_under
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.planner import plan_rollback, version_files
 from gitops_bot.app.redo import Backoff
@@ -138,8 +139,8 @@ class Engine:
                     rebased = self._rebased(plan)
                     if rebased is None:
                         break  # something relevant arrived: plan again from scratch
-                    plan = rebased
-                    outcome = self._deliver(routed, plan, note)
+                    plan, sha = rebased
+                    outcome = self._deliver(routed, plan, note, sha=sha)
                 if outcome is not None:
                     return outcome
 
@@ -150,23 +151,22 @@ class Engine:
         log.info("branch moved under the rollback of %s (race %d); redoing", agent, backoff.tries + 1)
         backoff.wait()
 
-    def _rebased(self, plan: Plan) -> Plan | None:
-        """The same rollback on the new head, when what arrived cannot change it; else None.
+    def _rebased(self, plan: Plan) -> tuple[Plan, str] | None:
+        """The same rollback committed on the new head, when what arrived cannot change it; else None.
 
         Under churn (a CI bot bumping images) a full replan is slow enough to lose every race. If
         the new commits touch none of this agent's version files and record no rollback (limits),
         culprit, target and edit are unchanged, so only the parent moves.
         """
-        new = self.repo.sync()
-        files = version_files(plan.policy, plan.agent)
-        if self.repo.changed(plan.head, new, files) or self.repo.has_rollbacks(plan.head, new):
+        new = fetch_branch(self.repo)
+        if moved_under(self.repo, plan.head, new, version_files(plan.policy, plan.agent)):
             return None
-        return replace(plan, head=new)
+        return replace(plan, head=new), commit_onto(self.repo, new, plan.files, plan.message)
 
-    def _deliver(self, routed: Routed, plan: Plan, note: str) -> Outcome | None:
-        """Commit and publish; None when the branch (or this clone) moved and the plan must be redone."""
+    def _deliver(self, routed: Routed, plan: Plan, note: str, sha: str | None = None) -> Outcome | None:
+        """Commit (unless given the commit) and publish; None when the branch or this clone moved."""
         try:
-            sha = self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            sha = sha or self.repo.commit_files(plan.files, plan.message, parent=plan.head)
             where = self.forge.publish(self.repo, plan, sha)
         except AlreadyPublishedError as e:
             return Outcome("ignored", f"nothing to do: {e}", routed.agent, code="duplicate")

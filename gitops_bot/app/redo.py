@@ -13,8 +13,8 @@ class Backoff:
         self,
         deadline: float,
         *,
-        first: float = 0.02,
-        cap: float = 1.0,
+        first: float = 0.005,
+        cap: float = 0.1,  # short: a try is one fetch and one push, and a long pause is a lost window
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -129,8 +129,7 @@ class Engine:
                     return _from_verdict(verdict, routed.agent)
                 outcome = self._deliver(routed, plan, note)
                 while outcome is None:
-                    self._lost_race(routed.agent, backoff)
-                    if backoff.left() <= 0:
+                    if not self._lost_race(routed.agent, backoff):
                         return Outcome(
                             "failed",
                             f"push lost {backoff.tries} races in {self.deadline:g}s; the branch never stood still",
@@ -144,12 +143,13 @@ class Engine:
                 if outcome is not None:
                     return outcome
 
-    def _lost_race(self, agent: str, backoff: Backoff) -> None:
+    def _lost_race(self, agent: str, backoff: Backoff) -> bool:
+        """Count the lost race and wait a jittered moment; False once the redo deadline has passed."""
         self.races_lost += 1
         for callback in self.on_race_lost:
             callback()
         log.info("branch moved under the rollback of %s (race %d); redoing", agent, backoff.tries + 1)
-        backoff.wait()
+        return backoff.wait()
 
     def _rebased(self, plan: Plan) -> tuple[Plan, str] | None:
         """The same rollback committed on the new head, when what arrived cannot change it; else None.

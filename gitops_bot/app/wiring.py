@@ -48,7 +48,7 @@ def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
 def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> Engine:
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
     engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
     github = _github(engine)
     if github is not None:

@@ -52,19 +52,23 @@ class Verdict:
     code: str = "other"
 
 
-def key_fields(current: Values, version: str | None) -> tuple[int, ...]:
+def _prefix(prefixes: tuple[str, ...], i: int) -> str:
+    return prefixes[i] if i < len(prefixes) else ""
+
+
+def key_fields(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> tuple[int, ...]:
     """Fields that carry the alert's version; all present fields when it names none."""
     present = tuple(i for i, v in enumerate(current) if v is not None)
     if version:
-        matching = tuple(i for i in present if matches_version(current[i], version))
+        matching = tuple(i for i in present if matches_version(current[i], version, _prefix(prefixes, i)))
         if matching:
             return matching
     return present
 
 
-def stale_version(current: Values, version: str | None) -> Verdict | None:
+def stale_version(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> Verdict | None:
     """An alert naming a version no field holds any more is stale (rolled back or forward)."""
-    if version and not any(matches_version(v, version) for v in current):
+    if version and not any(matches_version(v, version, _prefix(prefixes, i)) for i, v in enumerate(current)):
         shown = ", ".join(v for v in current if v is not None) or "<none>"
         return Verdict(
             "ignore",

@@ -10,7 +10,7 @@ from gitops_bot.adapters.github.git import changed_files, delete_branch, fetch_h
 from gitops_bot.adapters.github.inbox import Inbox
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
-from gitops_bot.app.planner import values_at
+from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.core.github.body import read_ticket, with_ticket
 from gitops_bot.core.github.commands import authorize, effective_permission, rank
@@ -183,7 +183,8 @@ class PullRequestLoop:
         for policy in self.engine.policies:
             for agent in sorted(agents_in(files, [f.file for f in policy.fields])):
                 try:
-                    before, after = values_at(repo, fork, policy, agent), values_at(repo, head, policy, agent)
+                    at = {"agent": agent}
+                    before, after = values_at(repo, fork, policy, at), values_at(repo, head, policy, at)
                 except YamlPathError:
                     continue
                 if (found := reintroduced(agent, before, after, entries)) is not None:

@@ -75,7 +75,10 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
     def healthz() -> tuple[Response, int]:
         if not bot.alive():
             return jsonify({"status": "worker not running"}), 503
-        return jsonify({"status": "ok"}), 200
+        body: dict[str, object] = {"status": "ok"}
+        if bot.unresolved_policies:  # the bot runs, but these policies protect nothing
+            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
+        return jsonify(body), 200
 
     @app.get("/metrics")
     def metrics() -> Response:

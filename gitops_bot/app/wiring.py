@@ -13,6 +13,7 @@ from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
@@ -89,10 +90,12 @@ class Runtime:
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
         self._stop = threading.Event()
         self._good: threading.Thread | None = None
+        self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def start(self) -> None:
         """Replay the journal, resume open recovery watches from git, start every loop."""
         self.bot.start()
+        self.policy_status.start()
         try:
             resumed = self.watcher.resume()
             if resumed:
@@ -126,6 +129,7 @@ class Runtime:
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         self._stop.set()
+        self.policy_status.stop()
         if self.resync is not None:
             self.resync.stop()
         if self.github is not None:

@@ -90,9 +90,9 @@ def resolve_policy(
         if agents and not any(_found(a.reads[i]) for a in agents):
             problems.append(f"field {i} ({field.file} {field.path}) reads a version for no agent")
     for agent in agents:
-        for i, res in enumerate(agent.reads):
-            if res is not None and res.outcome is Outcome.REFUSED:
-                problems.append(f"{agent.label}: field {i}: {res.reason}")
+        for i, reading in enumerate(agent.reads):
+            if reading is not None and reading.outcome is Outcome.REFUSED:
+                problems.append(f"{agent.label}: field {i}: {reading.reason}")
     return PolicyResolution(policy.name, agents, tuple(problems))
 
 

@@ -25,6 +25,7 @@ from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.policy_schema import json_schema
 from gitops_bot.core.route import Routed
 from gitops_bot.core.templates import label_bindings
 
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--label", action="append", default=[], metavar="NAME=VALUE", help="fix a label, e.g. env=prod"
     )
+    policy_sub.add_parser("schema", help="print the RollbackPolicy JSON Schema (policies/schema.json)")
     good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
     good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     good.add_argument("--agent", required=True)
@@ -176,6 +178,9 @@ def _run(args: argparse.Namespace) -> int:
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":
         return int(_lab("gitops_bot_lab.demo_github").run_github_demo())
+    if args.command == "policy" and args.policy_command == "schema":
+        print(json.dumps(json_schema(), indent=2, sort_keys=True))
+        return 0
     if args.command == "policy":
         return _policy_check(args)
     config = load_config(args.config)

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from gitops_bot.core.kinds import ReasonCode, VerdictKind
 from gitops_bot.core.trailers import parse_trailers, says_never
 from gitops_bot.core.versions import matches_version
 
@@ -47,9 +48,9 @@ class Culprit:
 class Verdict:
     """Why the bot will not act: `ignore` (nothing to do) or `escalate` (humans must)."""
 
-    kind: str
+    kind: VerdictKind
     reason: str
-    code: str = "other"
+    code: ReasonCode = "other"
 
 
 def key_fields(current: Values, version: str | None) -> tuple[int, ...]:

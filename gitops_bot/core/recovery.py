@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gitops_bot.core.alerts import format_time
+from gitops_bot.core.kinds import RecoveryStatus
 
 TAG_PREFIX = "gitops-bot/recovery/"
 
@@ -34,7 +35,7 @@ class Watch:
 class Result:
     """How a watch ended."""
 
-    status: str  # recovered | timeout
+    status: RecoveryStatus
     signal: str  # resolved-notification | recovered-query | alertmanager-inactive | timeout
     at: datetime
 

@@ -14,6 +14,7 @@ from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
 from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, Ticket, merge_commit
 from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo
+from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed
@@ -26,7 +27,7 @@ log = logging.getLogger("gitops_bot")
 class MergeResult:
     """How a merge attempt ended: merged | already | armed | blocked | closed | holding."""
 
-    status: str
+    status: MergeStatus
     text: str
 
     def __str__(self) -> str:

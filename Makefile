@@ -32,3 +32,18 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .gitops-bot build *.egg-info
+
+# Container image (podman via tools/podman-here; see Dockerfile). IMAGE_BASE=python:3.11-slim-bookworm
+# builds on the usual slim image where a registry is reachable; the default is made from Debian packages.
+IMAGE ?= localhost/gitops-bot:dev
+IMAGE_BASE ?= localhost/debian-base:bookworm
+PODMAN_HERE := tools/podman-here
+
+.PHONY: image image-e2e
+image:
+	if [ "$(IMAGE_BASE)" = localhost/debian-base:bookworm ]; then $(PODMAN_HERE) base; fi
+	$(PODMAN_HERE) build --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) .
+
+# Runs the image for real: alert in, revert on a bare remote out, uid 10001, read-only root.
+image-e2e: image
+	IMAGE=$(IMAGE) PODMAN=$(PODMAN_HERE) $(PY) tests/image/e2e.py

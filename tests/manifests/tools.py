@@ -3,13 +3,18 @@
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+# tests/manifests/install-tools.sh may put kubectl into the project's venv rather than on PATH.
+VENV_BIN = str(Path(sys.executable).parent)
 
 
 def require_tool(name: str, how_to_install: str) -> str:
     """Path of `name`; under CI=true a missing tool fails the test (it must be installed), else skips."""
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path=VENV_BIN)
     if path is None:
         reason = f"{name} not on PATH ({how_to_install})"
         if os.environ.get("CI") == "true":

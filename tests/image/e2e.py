@@ -156,6 +156,18 @@ def wait_until_up(name: str, base: str) -> None:
     check(False, "bot came up", run(PODMAN, "logs", "--tail", "40", name))
 
 
+def listeners(port: int) -> set[str]:
+    """Local addresses listening on `port` (host network: the container's sockets are the host's)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.rpartition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
 def wait_for_revert(bare: Path, rogue: str) -> str:
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
@@ -223,6 +235,8 @@ def scenario(root: Path, name: str) -> None:
     start_bot(name, root, write_config(root, port), token)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(name, base)
+    bound = listeners(port)
+    check(bound == {"0100007F"}, f"the bot listens on 127.0.0.1:{port} only", repr(bound))
     check(
         post(f"{base}/api/v1/alerts", alert_body, None) == 401, "an alert without the bearer token gets 401"
     )

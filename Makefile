@@ -46,4 +46,4 @@ image:
 
 # Runs the image for real: alert in, revert on a bare remote out, uid 10001, read-only root.
 image-e2e: image
-	IMAGE=$(IMAGE) PODMAN=$(PODMAN_HERE) $(PY) tests/image/e2e.py
+	IMAGE=$(IMAGE) PODMAN=$(PODMAN_HERE) $(PY) -m tests.image.e2e

@@ -1,7 +1,7 @@
 """End to end through the container image: a real Alertmanager payload in, the revert on a bare remote out.
 
-Run as root on a machine with podman (`make image-e2e`, after `make image`). Standard library only, so any
-python3 runs it. Every check prints `ok - ...` or `FAIL - ...`; any failure exits 1. The container runs
+Run as root on a machine with podman: `make image-e2e` (builds the image first), or
+`python3 -m tests.image.e2e` from the checkout. Standard library only, so any python3 runs it. Every check prints `ok - ...` or `FAIL - ...`; any failure exits 1. The container runs
 `--read-only --user 10001 --cap-drop ALL` with the config and policies mounted read-only, the bare GitOps
 remote mounted as a volume (used through a file:// URL) and a writable volume for the bot's clone and
 journal; it listens on 127.0.0.1 only (host network), with its bearer token taken from the environment.
@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,40 +22,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+from tests.image.harness import PASSED, CheckFailed, check, free_port, git, listeners, post, run
+
 ROOT = Path(__file__).resolve().parents[2]
 PODMAN = os.environ.get("PODMAN", str(ROOT / "tools" / "podman-here"))
 IMAGE = os.environ.get("IMAGE", "localhost/gitops-bot:dev")
 PAYLOAD = ROOT / "tests" / "contracts" / "alertmanager" / "firing-single-policy-violation.json"
 BOT_UID = 10001
 DEADLINE_S = 90.0  # for the bot to come up, and again for the revert to land
-PASSED: list[str] = []
-
-
-class CheckFailed(Exception):
-    """One assertion of this script did not hold."""
-
-
-def check(ok: bool, what: str, detail: str = "") -> None:
-    print(f"{'ok' if ok else 'FAIL'} - {what}{'' if ok else f': {detail}'}", flush=True)
-    if not ok:
-        raise CheckFailed(what)
-    PASSED.append(what)
-
-
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:3])}… exited {done.returncode}: {done.stderr.strip()[-2000:]}")
-    return done.stdout.strip()
-
-
-def git(cwd: Path, *args: str, when: datetime | None = None) -> str:
-    who = {"GIT_AUTHOR_NAME": "Dana Developer", "GIT_AUTHOR_EMAIL": "dana@example.com"}
-    env = {**os.environ, **who, "GIT_COMMITTER_NAME": who["GIT_AUTHOR_NAME"]}
-    env["GIT_COMMITTER_EMAIL"] = who["GIT_AUTHOR_EMAIL"]
-    if when is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
-    return run("git", *args, cwd=cwd, env=env)
 
 
 def build_remote(root: Path, alert_started: datetime) -> tuple[Path, str]:
@@ -105,12 +78,6 @@ def write_config(root: Path, port: int) -> Path:
     return etc
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_bot(name: str, root: Path, etc: Path, token: str) -> None:
     state = root / "state"
     state.mkdir()
@@ -128,18 +95,6 @@ def start_bot(name: str, root: Path, etc: Path, token: str) -> None:
     )  # fmt: skip
 
 
-def post(url: str, body: bytes, token: str | None) -> int:
-    headers = {"Content-Type": "application/json", "User-Agent": "Alertmanager/0.25.0"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as e:
-        return int(e.code)
-
-
 def wait_until_up(name: str, base: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
@@ -154,18 +109,6 @@ def wait_until_up(name: str, base: str) -> None:
             pass
         time.sleep(0.5)
     check(False, "bot came up", run(PODMAN, "logs", "--tail", "40", name))
-
-
-def listeners(port: int) -> set[str]:
-    """Local addresses listening on `port` (host network: the container's sockets are the host's)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, _, hex_port = local.rpartition(":")
-            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                found.add(address)
-    return found
 
 
 def wait_for_revert(bare: Path, rogue: str) -> str:

@@ -1,8 +1,8 @@
 """End to end through the container image: a real Alertmanager payload in, the revert on a bare remote out.
 
 Run as root on a machine with podman: `make image-e2e` (builds the image first), or
-`python3 -m tests.image.e2e` from the checkout. Standard library only, so any python3 runs it. Every check prints `ok - ...` or `FAIL - ...`; any failure exits 1. The container runs
-`--read-only --user 10001 --cap-drop ALL` with the config and policies mounted read-only, the bare GitOps
+`python3 -m tests.image.e2e` from the checkout. Standard library only, so any python3 runs it. Every
+check prints `ok - ...` or `FAIL - ...`; any failure exits 1. The container runs `--read-only --user 10001 --cap-drop ALL` with the config and policies mounted read-only, the bare GitOps
 remote mounted as a volume (used through a file:// URL) and a writable volume for the bot's clone and
 journal; it listens on 127.0.0.1 only (host network), with its bearer token taken from the environment.
 """

@@ -3,7 +3,7 @@
 `request_reconcile` does what `flux reconcile kustomization --with-source` does: it sets
 `reconcile.fluxcd.io/requestedAt` on the GitRepository, then on the Kustomization / HelmRelease, with
 JSON merge patches. `status` reads both objects into a FluxStatus for core.cluster.flux_verdict.
-`call_receiver` POSTs to a Receiver URL (`generic`, or `generic-hmac` with `X-Signature: sha256=...`).
+Push mode (a Receiver webhook) is in flux_receiver.py.
 Every call has a deadline; ApiException and transport errors become FluxError (raised from the cause).
 
 RBAC the bot needs (namespace of the objects): get/patch on gitrepositories.source.toolkit.fluxcd.io,
@@ -13,14 +13,11 @@ kustomizations.kustomize.toolkit.fluxcd.io and helmreleases.helm.toolkit.fluxcd.
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
-import requests
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -29,7 +26,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from gitops_bot.core.cluster import FluxKind, FluxStatus, GitRefKind
 
-__all__ = ["Flux", "FluxError", "FluxErrorKind", "FluxStatus", "FluxTarget", "call_receiver", "parse_status"]
+__all__ = ["Flux", "FluxError", "FluxErrorKind", "FluxStatus", "FluxTarget", "parse_status", "status_kind"]
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 _API = {  # kind -> (group, version, plural); the versions served by current Flux (tests/contracts/flux)
@@ -80,7 +77,8 @@ class FluxTarget:
         return cls(kind, namespace, name)
 
 
-def _status_kind(code: int) -> FluxErrorKind:
+def status_kind(code: int) -> FluxErrorKind:
+    """HTTP status -> error kind (shared with the Receiver call)."""
     table = {
         401: FluxErrorKind.AUTH,
         403: FluxErrorKind.FORBIDDEN,
@@ -173,7 +171,7 @@ class Flux:
         try:
             return cast(dict[str, Any], fn(*args, _request_timeout=self.timeout_s, **kwargs))
         except ApiException as e:
-            raise FluxError(_status_kind(e.status or 0), f"{what}: {_status_message(e)}", e.status) from e
+            raise FluxError(status_kind(e.status or 0), f"{what}: {_status_message(e)}", e.status) from e
         except urllib3.exceptions.HTTPError as e:
             cause = e.reason if isinstance(e, urllib3.exceptions.MaxRetryError) else e
             # NewConnectionError subclasses ConnectTimeoutError in urllib3: refused is not slow.
@@ -233,34 +231,3 @@ class Flux:
         obj = self.get(target.kind, target.namespace, target.name)
         source = self.get("GitRepository", *self.source_of(target, obj))
         return parse_status(target.kind, obj, source)
-
-
-def call_receiver(
-    url: str,
-    kind: Literal["generic", "generic-hmac"],
-    token: str = "",
-    body: bytes = b"{}",
-    timeout_s: float = 10.0,
-    ca_bundle: str | None = None,
-) -> None:
-    """POST to a Receiver webhook; the URL path must be the Receiver's status.webhookPath exactly."""
-    headers = {"Content-Type": "application/json"}
-    if kind == "generic-hmac":
-        headers["X-Signature"] = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
-    try:
-        resp = requests.post(url, data=body, headers=headers, timeout=timeout_s, verify=ca_bundle or True)
-    except requests.Timeout as e:
-        raise FluxError(FluxErrorKind.TIMEOUT, f"Receiver {url}: no answer within {timeout_s}s") from e
-    except requests.RequestException as e:
-        raise FluxError(FluxErrorKind.UNREACHABLE, f"Receiver {url}: {e}") from e
-    if resp.status_code >= 300:
-        hints = {
-            404: "no Receiver has this path",
-            400: "payload or signature rejected",
-            503: "Receiver suspended or not Ready",
-        }
-        raise FluxError(
-            _status_kind(resp.status_code),
-            f"Receiver {url}: {resp.status_code} ({hints.get(resp.status_code, 'error')})",
-            resp.status_code,
-        )

@@ -101,13 +101,27 @@ def test_controller_that_never_picks_the_revert_up_keeps_waiting(
 def test_git_repository_pinned_to_a_tag_is_pinned(remote: Remote, kube: FakeKube, tmp_path: Path) -> None:
     git(remote.dev, "tag", "v1.0.0")
     git(remote.dev, "push", "--quiet", "origin", "v1.0.0")
-    kube.create({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-                 "metadata": {"name": "pinned", "namespace": NS},
-                 "spec": {"url": GIT_URL, "interval": "1m0s", "ref": {"branch": "main", "tag": "v1.0.0"}}})  # fmt: skip
-    kube.create({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-                 "metadata": {"name": "pinned", "namespace": NS},
-                 "spec": {"interval": "10m0s", "path": "./agents/support", "prune": True,
-                          "sourceRef": {"kind": "GitRepository", "name": "pinned"}}})  # fmt: skip
+    kube.create(
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "pinned", "namespace": NS},
+            "spec": {"url": GIT_URL, "interval": "1m0s", "ref": {"branch": "main", "tag": "v1.0.0"}},
+        }
+    )
+    kube.create(
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "pinned", "namespace": NS},
+            "spec": {
+                "interval": "10m0s",
+                "path": "./agents/support",
+                "prune": True,
+                "sourceRef": {"kind": "GitRepository", "name": "pinned"},
+            },
+        }
+    )
     adapter = flux(kube, tmp_path)
     revert = release(remote, "1.0.1")
     target = FluxTarget("Kustomization", NS, "pinned")

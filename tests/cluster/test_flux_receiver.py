@@ -6,7 +6,8 @@ import pytest
 from gitops_bot_lab.fakes.kube import FakeKube
 from gitops_bot_lab.fakes.receiver import FakeReceiver, webhook_path
 
-from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind, FluxTarget, call_receiver
+from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind, FluxTarget
+from gitops_bot.adapters.flux_receiver import call_receiver
 from gitops_bot.core.cluster import ClusterVerdict, flux_verdict
 from tests.cluster.conftest import NS, kubeconfig, release
 from tests.gitfix import Remote

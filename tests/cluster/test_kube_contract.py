@@ -1,11 +1,13 @@
 """The Kubernetes stand-in holds every Flux object to its CRD schema, driven by the real `kubernetes` client."""
 
+import json
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from gitops_bot_lab.fakes.crd import load_crd
 from gitops_bot_lab.fakes.kube import FakeKube, default_contracts_dir
+from gitops_bot_lab.fakes.patch import PatchError, apply_patch, json_patch, merge_patch
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -103,8 +105,11 @@ def test_unknown_query_parameter_and_unserved_version_are_rejected(kube: FakeKub
         )
     assert err.value.status == 404
     assert kube.contract_errors == []
-    api(kube).api_client.call_api("GET", f"{kube.url}/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/{NS}/kustomizations?watch=yes",
-                                  header_params={"Authorization": f"Bearer {KUBE_TOKEN}"})  # fmt: skip
+    api(kube).api_client.call_api(
+        "GET",
+        f"{kube.url}/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/{NS}/kustomizations?watch=yes",
+        header_params={"Authorization": f"Bearer {KUBE_TOKEN}"},
+    )
     assert "unknown query parameters ['watch']" in kube.contract_errors[0]
 
 
@@ -117,9 +122,17 @@ def test_crd_loader_knows_served_versions_and_converts_structural_keywords() -> 
     )
     with pytest.raises(ValueError, match="not served"):
         load_crd(default_contracts_dir() / "crd-helmreleases.yaml", "v2beta1")
-    minimal = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "x"},
-               "spec": {"interval": "1m", "chartRef": {"kind": "OCIRepository", "name": "x"},
-                        "upgrade": {"remediation": {"retries": 3}}, "values": {"anything": {"goes": [1]}}}}  # fmt: skip
+    minimal = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "x"},
+        "spec": {
+            "interval": "1m",
+            "chartRef": {"kind": "OCIRepository", "name": "x"},
+            "upgrade": {"remediation": {"retries": 3}},
+            "values": {"anything": {"goes": [1]}},
+        },
+    }
     assert helm.errors(minimal) == []  # values preserve unknown fields
     assert any("kind" in p for p in helm.errors({**minimal, "kind": "Kustomization"}))
     assert any("'name' is a required property" in p for p in helm.errors({**minimal, "metadata": {}}))
@@ -127,3 +140,40 @@ def test_crd_loader_knows_served_versions_and_converts_structural_keywords() -> 
 
 def test_contract_files_are_read_from_the_checkout_only() -> None:
     assert default_contracts_dir() == Path(__file__).resolve().parents[1] / "contracts" / "flux"
+
+
+def test_json_patch_test_op_guards_a_concurrent_change(kube: FakeKube) -> None:
+    guarded = [
+        {"op": "test", "path": "/spec/exclusionList", "value": ["^old$"]},
+        {"op": "replace", "path": "/spec/exclusionList", "value": ["^1\\.1\\.0$"]},
+    ]
+    with pytest.raises(ApiException) as err:
+        patch(kube, "imagerepositories", "support", guarded, _content_type="application/json-patch+json")
+    assert err.value.status == 422 and "does not exist" in json.loads(err.value.body or "{}")["message"]
+    assert "exclusionList" not in kube.obj("imagerepositories", NS, "support")["spec"]
+    assert kube.contract_errors == []
+
+
+def test_patch_formats_follow_the_rfcs() -> None:
+    doc = {"spec": {"a": 1, "b": {"c": 2}}, "list": [1, 2, 3]}
+    assert merge_patch(doc, {"spec": {"a": None, "b": {"d": 3}}}) == {
+        "spec": {"b": {"c": 2, "d": 3}},
+        "list": [1, 2, 3],
+    }
+    ops = [
+        {"op": "remove", "path": "/list/0"},
+        {"op": "add", "path": "/list/-", "value": 4},
+        {"op": "test", "path": "/spec/a", "value": 1},
+    ]
+    assert json_patch(doc, ops)["list"] == [2, 3, 4]
+    assert doc["list"] == [1, 2, 3]  # the original is never touched
+    for bad in (
+        [{"op": "test", "path": "/spec/a", "value": 9}],
+        [{"op": "move", "path": "/x"}],
+        [{"op": "remove", "path": "/list/7"}],
+    ):
+        with pytest.raises(PatchError):
+            json_patch(doc, bad)
+    with pytest.raises(PatchError) as unsupported:
+        apply_patch(doc, "application/strategic-merge-patch+json", b"{}")
+    assert unsupported.value.code == 415

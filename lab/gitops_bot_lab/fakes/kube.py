@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gitops_bot_lab.fakes.crd import CustomResource, load_crd
 from gitops_bot_lab.fakes.flux_model import REQUESTED_AT, FluxControllers, Key, Mode, now
 from gitops_bot_lab.fakes.loopback import BareGit, LoopbackServer
-from gitops_bot_lab.fakes.patch import PatchError, json_patch, merge_patch
+from gitops_bot_lab.fakes.patch import PatchError, apply_patch
 
 CRD_FILES = (
     "crd-gitrepositories.yaml",
@@ -70,8 +70,15 @@ class KubeError(Exception):
         self.code, self.message, self.details = code, message, details
 
     def body(self) -> dict[str, Any]:
-        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message,
-               "reason": _REASONS.get(self.code, "Unknown"), "code": self.code}  # fmt: skip
+        out = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": _REASONS.get(self.code, "Unknown"),
+            "code": self.code,
+        }
         if self.details:
             out["details"] = self.details
         return out
@@ -214,20 +221,10 @@ class FakeKube:
 
     def _patch(self, crd: CustomResource, key: Key, request: Request) -> dict[str, Any]:
         current = self._get(crd, key[1], key[2])
-        kind = request.mimetype
         try:
-            body = json.loads(request.get_data() or b"null")
-            if kind == "application/merge-patch+json" and isinstance(body, dict):
-                patched = merge_patch(current, body)
-            elif kind == "application/json-patch+json" and isinstance(body, list):
-                patched = json_patch(current, body)
-            elif kind in ("application/merge-patch+json", "application/json-patch+json"):
-                raise KubeError(400, f"the body of the request does not fit {kind}")
-            else:
-                raise KubeError(415, f"the body of the request was in an unknown format - accepted media types include: "
-                                     f"application/json-patch+json, application/merge-patch+json (got {kind})")  # fmt: skip
-        except (ValueError, PatchError) as e:
-            raise KubeError(422 if isinstance(e, PatchError) else 400, str(e)) from e
+            patched = apply_patch(current, request.mimetype, request.get_data())
+        except PatchError as e:
+            raise KubeError(e.code, str(e)) from e
         return self.store(crd, key, current, patched)
 
     def store(

@@ -7,11 +7,35 @@ RFC 6902 JSON patch (a list body). Strategic merge patch is *not* accepted for c
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 
 class PatchError(ValueError):
-    """The patch cannot be applied (the API server answers 422 / 400)."""
+    """The patch cannot be applied; `code` is the API server's answer (415, 400 or 422)."""
+
+    def __init__(self, message: str, code: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def apply_patch(current: Any, content_type: str, raw: bytes) -> Any:
+    """Apply a PATCH body of the given media type, as the API server does for a custom resource."""
+    if content_type not in ("application/merge-patch+json", "application/json-patch+json"):
+        raise PatchError(
+            "the body of the request was in an unknown format - accepted media types include: "
+            f"application/json-patch+json, application/merge-patch+json (got {content_type})",
+            415,
+        )
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError as e:
+        raise PatchError(f"invalid JSON: {e}", 400) from e
+    if content_type == "application/merge-patch+json" and isinstance(body, dict):
+        return merge_patch(current, body)
+    if content_type == "application/json-patch+json" and isinstance(body, list):
+        return json_patch(current, body)
+    raise PatchError(f"the body of the request does not fit {content_type}", 400)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

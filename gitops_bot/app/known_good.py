@@ -6,6 +6,7 @@ from gitops_bot.app.engine import Engine
 from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import UsageError
 from gitops_bot.core.paths import is_plain_name
+from gitops_bot.core.refs import known_good_tag
 from gitops_bot.core.versions import display_version
 
 
@@ -26,7 +27,7 @@ def _mark(engine: Engine, agent: str, who: str, labels: dict[str, str]) -> str:
         values = values_at(repo, head, policy, {**labels, "agent": agent})
         if any(v is not None for v in values):
             shown = ", ".join(display_version(v) for v in values if v is not None)
-            name = f"known-good/{agent}/{head[:12]}"
+            name = known_good_tag(agent, head)
             repo.tag(name, head, f"{agent} {shown} marked known-good by {who}")
             return f"tagged {name} ({agent} {shown})"
     raise UsageError(f"unknown agent {agent!r}: no policy finds its version fields at {head[:12]}")

@@ -3,11 +3,11 @@ start-up and after each sync. A policy that resolves no agent would ignore every
 escalated once (log + `gitops_bot_policy_unresolved{policy}`) and shown on /healthz."""
 
 import logging
-import threading
 from collections.abc import Mapping
 
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.engine import Engine
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.service import Bot
 from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.policy import Policy
@@ -33,9 +33,8 @@ class PolicyMonitor:
     def __init__(self, bot: Bot, *, interval: float = 60.0) -> None:
         self.bot, self.engine, self.interval = bot, bot.engine, interval
         self.checked_head = ""
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
-        self.engine.after_sync.append(lambda _head: self._wake.set())
+        self._loop = Loop("policy-status", self.check, interval=interval, run_at_start=False)
+        self.engine.after_sync.append(lambda _head: self._loop.wake())
 
     def check(self, *, sync: bool = False) -> None:
         """Resolve every policy at the current head (once per head); escalate the unresolved."""
@@ -75,26 +74,11 @@ class PolicyMonitor:
             self.check(sync=True)
         except GitopsBotError as e:
             log.warning("cannot resolve policies yet: %s", e)
-        self._thread = threading.Thread(target=self._run, name="gitops-bot-policy-status", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.check()
-            except GitopsBotError as e:
-                log.warning("cannot resolve policies: %s", e)
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop the loop."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._loop.stop()
 
 
 def report(results: list[PolicyResolution]) -> tuple[list[str], list[str]]:

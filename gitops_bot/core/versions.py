@@ -47,3 +47,10 @@ def display_version(value: str | None, prefix: str = "") -> str:
     else:
         shown = value
     return shown[len(prefix) :] if prefix and shown.startswith(prefix) and len(shown) > len(prefix) else shown
+
+
+def unmatched_prefix(value: str, version: str) -> str:
+    """The letters standing before the version in the value's tag (`v` in `v1.4.0`), if that is all."""
+    shown = display_version(value)
+    head = shown[: -len(version)] if version and shown.endswith(version) else ""
+    return head if head and re.fullmatch(r"[A-Za-z][A-Za-z_-]{0,15}", head) else ""

@@ -160,7 +160,7 @@ class _Scanner:
         found = _HEREDOC.match(self.text, self.pos)
         if found is None:
             raise self.fail("malformed heredoc")
-        end = re.compile(rf"^[ \t]*{found[2]}[ \t]*$", re.M).search(self.text, found.end())
+        end = re.compile(rf"^[ \t]*{found[2]}[ \t]*(?=\r?$)", re.M).search(self.text, found.end())
         if end is None:
             raise self.fail(f"heredoc {found[2]} never ends")
         start, self.pos = self.pos, end.end()

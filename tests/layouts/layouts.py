@@ -5,10 +5,13 @@ Every layout has the same story: an initial commit, a release that ships the rog
 billing-agent version bytes listed in `revert`, and nothing else in any file.
 """
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitops_bot.core.alerts import Alert
+from tests.conftest import make_alert
 from tests.gitfix import Remote, git
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -45,6 +48,12 @@ class Layout:
 
     def __str__(self) -> str:
         return self.name
+
+
+def alert_for(agent: str, version: str, labels: dict[str, str] | None = None) -> Alert:
+    """An alert built from the captured Alertmanager payload, with extra labels (env …) put in."""
+    alert = make_alert(agent, version)
+    return dataclasses.replace(alert, labels={**alert.labels, **(labels or {})})
 
 
 def apply(root: Path, edits: tuple[Edit, ...]) -> None:

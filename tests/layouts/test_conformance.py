@@ -16,7 +16,7 @@ from gitops_bot.app.policy_status import report, resolve_all
 from gitops_bot.core.trailers import parse_trailers
 from tests.conftest import EngineFactory, firing_body, make_alert
 from tests.gitfix import Remote, git
-from tests.layouts.layouts import BOM, LAYOUTS, Layout, build_remote
+from tests.layouts.layouts import BOM, LAYOUTS, Layout, alert_for, build_remote
 from tests.test_crash_and_cli import free_port, post, start_server
 
 
@@ -55,7 +55,7 @@ def test_layout_rolls_back_exactly_the_version_bytes(
     policies = load_policies(layout.policies)
     engine = engine_for(remote, policies=policies)
 
-    outcome = engine.handle(make_alert("billing-agent", layout.version, **layout.labels))
+    outcome = engine.handle(alert_for("billing-agent", layout.version, layout.labels))
 
     assert outcome.kind == "rolled_back", outcome.reason
     assert outcome.plan is not None and outcome.plan.culprit.sha == release

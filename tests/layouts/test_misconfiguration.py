@@ -20,7 +20,7 @@ from gitops_bot.app.service import Bot
 from gitops_bot.core.errors import ConfigError
 from gitops_bot.core.policy import parse_policy
 from tests.conftest import POLICY_DOC, EngineFactory, make_alert
-from tests.layouts.layouts import FIXTURES, LAYOUTS, Edit, apply, build_remote, commit
+from tests.layouts.layouts import FIXTURES, LAYOUTS, Edit, alert_for, apply, build_remote, commit
 
 KUSTOMIZE = next(layout for layout in LAYOUTS if layout.name == "kustomize")
 HELM = next(layout for layout in LAYOUTS if layout.name == "helm-values")
@@ -186,7 +186,7 @@ def test_a_template_label_missing_or_unsafe_escalates(
 ) -> None:
     remote = build_remote(tmp_path, APPSET)
     outcome = engine_for(remote, policies=load_policies(APPSET.policies)).handle(
-        make_alert("billing-agent", "1.5.0", **labels)
+        alert_for("billing-agent", "1.5.0", labels)
     )
     assert (outcome.kind, outcome.code) == ("escalated", "bad_label") and why in outcome.reason, (
         outcome.reason

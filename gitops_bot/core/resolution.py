@@ -84,6 +84,11 @@ def resolve_policy(
                     continue
                 views.setdefault(tuple(sorted(res.bindings.items())), [None] * len(policy.fields))[i] = res
     agents = tuple(AgentView(k, tuple(v)) for k, v in sorted(views.items()))
+    return PolicyResolution(policy.name, agents, tuple(_problems(policy, agents, problems)))
+
+
+def _problems(policy: Policy, agents: tuple[AgentView, ...], problems: list[str]) -> list[str]:
+    """No agent, a field that reads for no agent, and every refused reading."""
     if not agents:
         problems.insert(0, f"policy {policy.name} resolves no agent")
     for i, field in enumerate(policy.fields):
@@ -93,7 +98,7 @@ def resolve_policy(
         for i, reading in enumerate(agent.reads):
             if reading is not None and reading.outcome is Outcome.REFUSED:
                 problems.append(f"{agent.label}: field {i}: {reading.reason}")
-    return PolicyResolution(policy.name, agents, tuple(problems))
+    return problems
 
 
 def _found(res: Resolved | None) -> bool:

@@ -17,7 +17,7 @@ from gitops_bot.core.trailers import parse_trailers
 from tests.conftest import EngineFactory, firing_body, make_alert
 from tests.gitfix import Remote, git
 from tests.layouts.layouts import BOM, LAYOUTS, Layout, alert_for, build_remote
-from tests.test_crash_and_cli import free_port, post, start_server
+from tests.test_crash_and_cli import cli, free_port, post, start_server
 
 
 def files_at(remote: Remote, rev: str) -> dict[str, bytes]:
@@ -154,3 +154,21 @@ def test_shared_kustomize_overlay_rolls_back_through_a_real_serve_process(tmp_pa
     assert 'gitops_bot_policy_unresolved{policy="kustomize-prod"} 0.0' in metrics
     assert health == {"status": "ok"}
     assert os.path.isdir(tmp_path / "state" / "repo")
+
+
+def test_policy_check_cli_resolves_at_head_with_a_fixed_label(tmp_path: Path) -> None:
+    layout = next(layout for layout in LAYOUTS if layout.name == "appset")
+    remote = build_remote(tmp_path / "gitops", layout)
+    config = tmp_path / "gitops-bot.yaml"
+    config.write_text(f"repo: {{url: '{remote.url}', workdir: state/repo}}\npolicies: {layout.policies}\n")
+
+    everywhere = cli("policy", "check", "--config", str(config))
+    prod = cli("policy", "check", "--config", str(config), "--label", "env=prod")
+
+    assert everywhere.returncode == 0, everywhere.stderr
+    assert "agent=billing-agent env=staging: 1.5.0" in everywhere.stdout
+    assert prod.returncode == 0, prod.stderr
+    assert "agent=billing-agent env=prod: 1.5.0" in prod.stdout and "env=staging" not in prod.stdout
+    assert "1 policy OK" in prod.stdout
+    shifted = cli("policy", "check", "--config", str(config), "--label", "env=qa")
+    assert shifted.returncode == 1 and "appset-envs resolves no agent" in shifted.stderr

@@ -30,10 +30,6 @@ from gitops_bot.core.trailers import rollback_message
 from gitops_bot.core.versions import display_version
 
 
-def _history_files(policy: Policy, bindings: Mapping[str, str]) -> list[str]:
-    return field_files(policy, bindings)
-
-
 def history_paths(files: list[str]) -> list[str]:
     """What to walk: the files' common folder when there is one.
 
@@ -48,7 +44,7 @@ def history_paths(files: list[str]) -> list[str]:
 def _snapshots(
     repo: GitRepo, head: str, policy: Policy, bindings: Mapping[str, str]
 ) -> Iterator[Iterator[Snapshot]]:
-    commits = repo.commits(head, history_paths(_history_files(policy, bindings)))
+    commits = repo.commits(head, history_paths(field_files(policy, bindings)))
 
     def snapshots() -> Iterator[Snapshot]:
         for commit in commits:

@@ -59,7 +59,8 @@ def watch_good_once(
                 current, since = version_commit(engine.repo, head, policy, bindings)
             if since is None or bake is None:
                 continue
-            version = display_version(next(v for v in current if v is not None))
+            first = next(i for i, v in enumerate(current) if v is not None)
+            version = display_version(current[first], policy.fields[first].version_prefix)
             seconds = int((now - since.commit.committed_at).total_seconds())
             query = alerts_query(
                 agent_label=policy.agent_label,

@@ -8,6 +8,7 @@ reads the same string at the same path, and after an edit it must read the new o
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 import hcl2
@@ -198,10 +199,16 @@ class _Scanner:
                 self.pos += 1
 
 
+@lru_cache(maxsize=32)
+def _load(text: str) -> Any:
+    """python-hcl2's reading (parsed once per text: parse and verify both need it; never mutated)."""
+    return hcl2.loads(text)
+
+
 def parse(text: str) -> list[Node]:
     """The file's body as one span tree."""
     try:
-        hcl2.loads(text)
+        _load(text)
     except Exception as e:  # lark raises many unrelated classes; any of them means "not HCL"
         raise YamlPathError(
             f"not valid HCL: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
@@ -241,7 +248,7 @@ def _values(node: Any, segs: tuple[Segment, ...]) -> list[object]:
 
 def verify(text: str, path: tuple[Segment, ...], value: str) -> None:
     """Raise unless python-hcl2 reads exactly this string at the path."""
-    found = _values(hcl2.loads(text), path)
+    found = _values(_load(text), path)
     if found != [value]:
         raise YamlPathError(f"python-hcl2 reads {found!r} at this path, not {value!r}; refusing to guess")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gitops_bot.core.edits import hcl_format, json_format, yaml_format
 from gitops_bot.core.edits.tree import Node, Outcome, Resolved, Scalar, Segment, parse_path, resolve
 from gitops_bot.core.errors import YamlPathError
+from gitops_bot.core.templates import expand
 
 BOM = "\ufeff"
 DEFAULT_MAX_FILE_BYTES = 1024 * 1024
@@ -60,17 +61,11 @@ def resolve_text(
     for res in resolve(fmt.parse(text), segs, bindings, named=named):
         if res.outcome is Outcome.FOUND and fmt.verify is not None and res.scalar is not None:
             try:
-                fmt.verify(text, parse_path(_fill(path, res.bindings)), res.scalar.value)
+                fmt.verify(text, parse_path(expand(path, res.bindings)), res.scalar.value)
             except YamlPathError as e:
                 res = Resolved(Outcome.REFUSED, res.bindings, reason=str(e))
         out.append(res)
     return out
-
-
-def _fill(path: str, bindings: dict[str, str]) -> str:
-    from gitops_bot.core.templates import expand
-
-    return expand(path, bindings)
 
 
 def resolve_file(
@@ -88,9 +83,10 @@ def resolve_file(
     try:
         fmt = format_for(file)
         text, _ = decode(raw, max_bytes=max_bytes)
-        return resolve_text(fmt, text, path, bindings, named=named)
+        results = resolve_text(fmt, text, path, bindings, named=named)
     except (YamlPathError, ValueError) as e:
         return [Resolved(Outcome.REFUSED, bindings, reason=f"{file}: {e}")]
+    return [r if r.outcome is Outcome.FOUND else _at(file, r) for r in results]
 
 
 def read_field(
@@ -99,13 +95,12 @@ def read_field(
     """The one value a fully expanded path names (or why there is none)."""
     results = resolve_file(file, raw, path, {}, named=named, max_bytes=max_bytes)
     if len(results) == 1:
-        res = results[0]
-        return res if res.outcome is not Outcome.REFUSED or res.reason.startswith(file) else _at(file, res)
+        return results[0]
     return Resolved(Outcome.REFUSED, reason=f"{file}: {path} resolves {len(results)} ways")
 
 
 def _at(file: str, res: Resolved) -> Resolved:
-    return Resolved(res.outcome, res.bindings, res.scalar, f"{file}: {res.reason}")
+    return Resolved(res.outcome, res.bindings, res.scalar, f"{file}: {res.reason}" if res.reason else file)
 
 
 def replace_field(

@@ -118,6 +118,11 @@ def test_an_alert_naming_the_digest_finds_a_tag_and_digest_pin(
     assert outcome.kind == "rolled_back", outcome.reason
 
 
+def _get(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        return str(r.read().decode())
+
+
 def _wait_for(predicate: object, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -143,8 +148,11 @@ def test_shared_kustomize_overlay_rolls_back_through_a_real_serve_process(tmp_pa
         body = firing_body("billing-agent", "1.5.0", started=remote.clock)
         assert post(port, body) == 200
         assert _wait_for(lambda: remote.remote_head() != head, 30), "no rollback pushed"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            metrics = r.read().decode()
+        unknown = firing_body("nobody", "1.0.0", started=remote.clock, fingerprint="0000000000000001")
+        assert post(port, unknown) == 200
+        ignored = 'gitops_bot_alerts_ignored_total{reason="unknown_agent"} 1.0'
+        assert _wait_for(lambda: ignored in _get(port, "/metrics"), 30), "unknown agent not counted"
+        metrics = _get(port, "/metrics")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
             health = json.loads(r.read())
     finally:

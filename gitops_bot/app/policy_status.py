@@ -43,7 +43,14 @@ class PolicyMonitor:
             head = engine.repo.sync() if sync else engine.repo.head_sha()
             if head == self.checked_head:
                 return
-            results = resolve_all(engine.repo, head, engine.policies, {})
+            files = engine.repo.list_files(head)
+
+        def read(file: str) -> bytes | None:
+            with engine.exclusive():  # per blob, so a waiting alert is never held up by a whole pass
+                return engine.repo.read_bytes(head, file)
+
+        repo = engine.repo
+        results = [resolve_policy(p, files, read, {}, max_bytes=repo.max_file_bytes) for p in engine.policies]
         self.checked_head = head
         for result in results:
             self._record(result, head)

@@ -38,6 +38,18 @@ def test_refresh_after_revert_reaches_deployed_with_automated_sync(remote: Remot
     assert argo.contract_errors == []
 
 
+def test_rollout_still_progressing_is_waiting_until_healthy(remote: Remote, argo: FakeArgoCD) -> None:
+    release(remote, "1.1.0")
+    argo.tick()
+    argo.app(APP).progressing_passes = 2
+    revert = release(remote, "1.0.0")
+    adapter = client(argo)
+    seen = [argo_verdict(adapter.refresh(APP), revert, frozenset({revert}), "main").verdict for _ in range(3)]
+    assert seen == [ClusterVerdict.WAITING, ClusterVerdict.WAITING, ClusterVerdict.DEPLOYED]
+    assert adapter.status(APP).health_changed_at is not None
+    assert argo.contract_errors == []
+
+
 def test_later_commit_on_top_of_revert_counts_as_deployed(remote: Remote, argo: FakeArgoCD) -> None:
     revert = rogue_then_revert(remote, argo)
     later = remote.commit({"agents/billing/notes.txt": "unrelated\n"}, "billing notes")

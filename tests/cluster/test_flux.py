@@ -170,6 +170,13 @@ def test_unreachable_api_server_and_missing_credentials(tmp_path: Path) -> None:
     assert config.value.kind is FluxErrorKind.CONFIG
 
 
+def test_in_cluster_mode_outside_a_pod_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(FluxError) as err:
+        Flux.connect()
+    assert err.value.kind is FluxErrorKind.CONFIG and err.value.__cause__ is not None
+
+
 def test_target_reference_must_be_namespace_slash_name() -> None:
     assert FluxTarget.parse("HelmRelease", "flux-system/billing") == BILLING
     for bad in ("billing", "/billing", "a/b/c"):

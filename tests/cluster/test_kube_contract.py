@@ -43,6 +43,15 @@ def test_image_automation_is_suspended_and_a_tag_excluded_through_patches(kube: 
     assert kube.contract_errors == []
 
 
+def test_crd_defaults_are_applied_as_the_api_server_does(kube: FakeKube) -> None:
+    served = api(kube).get_namespaced_custom_object(
+        *IMAGE, "imagerepositories", "support", _request_timeout=5
+    )
+    spec = cast(dict[str, Any], served)["spec"]
+    assert spec["exclusionList"] == ["^.*\\.sig$"] and spec["provider"] == "generic"
+    assert kube.contract_errors == []
+
+
 def test_status_cannot_be_written_through_the_main_resource(kube: FakeKube) -> None:
     before = kube.obj("kustomizations", NS, "support")["status"]["lastAppliedRevision"]
     after = patch(
@@ -149,8 +158,10 @@ def test_json_patch_test_op_guards_a_concurrent_change(kube: FakeKube) -> None:
     ]
     with pytest.raises(ApiException) as err:
         patch(kube, "imagerepositories", "support", guarded, _content_type="application/json-patch+json")
-    assert err.value.status == 422 and "does not exist" in json.loads(err.value.body or "{}")["message"]
-    assert "exclusionList" not in kube.obj("imagerepositories", NS, "support")["spec"]
+    assert err.value.status == 422 and "test failed" in json.loads(err.value.body or "{}")["message"]
+    assert kube.obj("imagerepositories", NS, "support")["spec"]["exclusionList"] == [
+        "^.*\\.sig$"
+    ]  # CRD default
     assert kube.contract_errors == []
 
 

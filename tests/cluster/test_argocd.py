@@ -3,10 +3,10 @@
 import socket
 
 import pytest
-from gitops_bot_lab.fakes.argocd import FakeArgoCD
 
 from gitops_bot.adapters.argocd import ArgoCD, ArgoCDConfig, ArgoCDError, ArgoErrorKind
 from gitops_bot.core.cluster import ClusterVerdict, argo_verdict
+from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from tests.cluster.conftest import ARGO_TOKEN, release
 from tests.gitfix import Remote, git
 

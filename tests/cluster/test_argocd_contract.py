@@ -2,9 +2,9 @@
 
 import pytest
 import requests
+
 from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from gitops_bot_lab.fakes.swagger import ContractError, SwaggerContract
-
 from tests.cluster.conftest import ARGO_TOKEN
 
 AUTH = {"Authorization": f"Bearer {ARGO_TOKEN}"}

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.fakes.kube import FakeKube
 
 from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind, FluxTarget
 from gitops_bot.core.cluster import ClusterVerdict, flux_verdict
+from gitops_bot_lab.fakes.kube import FakeKube
 from tests.cluster.conftest import GIT_URL, NS, kubeconfig, release
 from tests.gitfix import Remote, git
 

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.fakes.kube import FakeKube
 
 from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind
 from gitops_bot.adapters.flux_images import FluxImages, tag_pattern
+from gitops_bot_lab.fakes.kube import FakeKube
 from tests.cluster.conftest import NS, kubeconfig
 
 SIG = "^.*\\.sig$"  # the CRD's default exclusion, which must survive every edit

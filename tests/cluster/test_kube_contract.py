@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from gitops_bot_lab.fakes.crd import load_crd
-from gitops_bot_lab.fakes.kube import FakeKube, default_contracts_dir
-from gitops_bot_lab.fakes.patch import PatchError, apply_patch, json_patch, merge_patch
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from gitops_bot_lab.fakes.crd import load_crd
+from gitops_bot_lab.fakes.kube import FakeKube, default_contracts_dir
+from gitops_bot_lab.fakes.patch import PatchError, apply_patch, json_patch, merge_patch
 from tests.cluster.conftest import KUBE_TOKEN, NS
 
 IMAGE = ("image.toolkit.fluxcd.io", "v1", NS)

@@ -18,6 +18,13 @@ from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
 
 BOT_NAME = "gitops-bot"
 BOT_EMAIL = "gitops-bot@users.noreply.local"
+# Every commit the bot makes is authored and committed as the bot, whatever the clone's config says.
+BOT_ENV = {
+    "GIT_AUTHOR_NAME": BOT_NAME,
+    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+    "GIT_COMMITTER_NAME": BOT_NAME,
+    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+}
 _FS, _RS = "\x1f", "\x1e"
 # Records are NUL-separated (`log -z`): a commit message cannot contain NUL, so it cannot forge a
 # commit into the culprit walk. The fields a committer controls come last.
@@ -32,8 +39,17 @@ def _at(ts: str) -> datetime:
 class GitRepo:
     """A working clone that tracks one branch of one remote."""
 
-    def __init__(self, url: str, branch: str, workdir: Path, limits: GitLimits | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        workdir: Path,
+        limits: GitLimits | None = None,
+        *,
+        max_file_bytes: int = 1024 * 1024,
+    ) -> None:
         self.url, self.branch, self.workdir = url, branch, workdir
+        self.max_file_bytes = max_file_bytes  # manifests over this are refused before parsing
         self.remote_ref = f"origin/{branch}"
         self.runner = GitRunner(workdir, limits)
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
@@ -130,7 +146,12 @@ class GitRepo:
         return self._git("rev-parse", "HEAD")
 
     def read(self, rev: str, path: str) -> str | None:
-        """A file's text at a revision, or None when it does not exist there."""
+        """A file's text at a revision for display (undecodable bytes shown as U+FFFD), or None."""
+        data = self.read_bytes(rev, path)
+        return data.decode("utf-8", errors="replace") if data is not None else None
+
+    def read_bytes(self, rev: str, path: str) -> bytes | None:
+        """A file's exact bytes at a revision, or None when it does not exist there."""
         try:
             _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
         except ValueError:
@@ -138,7 +159,11 @@ class GitRepo:
         except git.GitCommandError as e:
             raise GitError(f"cannot read {path} at {rev}: {(e.stderr or str(e)).strip()}") from e
         is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
-        return data.decode("utf-8", errors="replace") if is_blob else None
+        return bytes(data) if is_blob else None
+
+    def list_files(self, rev: str) -> list[str]:
+        """Every file path at a revision."""
+        return self._git("ls-tree", "-r", "-z", "--name-only", rev).split("\0")[:-1] if rev else []
 
     def list_dir(self, rev: str, path: str) -> list[str]:
         """Names of the entries directly inside a folder at a revision (empty if absent)."""
@@ -235,7 +260,7 @@ class GitRepo:
             raise GitError(f"git merge-base failed (exit {result.status}): {result.stderr}")
         return result.status == 0
 
-    def commit_files(self, files: dict[str, str], message: str, *, parent: str) -> str:
+    def commit_files(self, files: dict[str, bytes], message: str, *, parent: str) -> str:
         """Write files and commit them as the bot on top of parent; return the new sha.
 
         The files were computed from `parent`: if the work tree moved meanwhile (someone else
@@ -245,17 +270,11 @@ class GitRepo:
             raise PushRejectedError(f"work tree moved from {parent[:12]} to {head[:12]} before the commit")
         for name, text in files.items():
             path = self.workdir / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text)  # exact bytes: no newline or encoding translation
         self._git("add", "--", *files)
         msg_file = self.workdir / ".git" / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")
-        env = {
-            "GIT_COMMITTER_NAME": BOT_NAME,
-            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-            "GIT_AUTHOR_NAME": BOT_NAME,
-            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        }
-        self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=env)
+        self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=BOT_ENV)
         return self.head_sha()
 
     def push(self, refspec: str) -> bool:

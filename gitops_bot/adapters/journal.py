@@ -20,19 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from gitops_bot.adapters.durable import fsync_dir
 from gitops_bot.core.alerts import Alert, parse_alert
 from gitops_bot.core.errors import AlertPayloadError, JournalError
 
 SEGMENT_BYTES = 8 * 1024 * 1024  # start a new segment past this, so finished ones can be deleted
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a new name in the folder durable (the file's own sync does not cover its name)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,12 @@ class ObjectWriter:
             raise GitError(f"object {sha[:12]} is a {found!r}, expected a {kind}")
         return bytes(data)
 
-    def commit(self, parent: str, files: Mapping[str, str], message: str, ident: str) -> str:
+    def commit(self, parent: str, files: Mapping[str, bytes], message: str, ident: str) -> str:
         """A commit of parent's tree with files replaced (created if absent), by ident."""
         header = self._read(parent, "commit").split(b"\n\n", 1)[0]
         tree = next(line.split()[1].decode() for line in header.splitlines() if line.startswith(b"tree "))
-        for name, text in files.items():
-            tree = self._put(tree, name.split("/"), self.write("blob", text.encode()))
+        for name, data in files.items():
+            tree = self._put(tree, name.split("/"), self.write("blob", data))
         body = f"tree {tree}\nparent {parent}\nauthor {ident}\ncommitter {ident}\n\n{message}"
         return self.write("commit", body.encode())
 

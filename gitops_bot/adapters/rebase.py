@@ -72,7 +72,7 @@ def _blob(cat: Any, rev: str, path: str) -> str | None:
         return None
 
 
-def commit_onto(repo: GitRepo, parent: str, files: Mapping[str, str], message: str) -> str:
+def commit_onto(repo: GitRepo, parent: str, files: Mapping[str, bytes], message: str) -> str:
     """A bot commit on parent with files replaced, written in-process; returns its sha."""
     ident = f"{BOT_NAME} <{BOT_EMAIL}> {int(time.time())} +0000"
     return ObjectWriter(repo.workdir / ".git", repo.repo.git).commit(parent, files, message, ident)

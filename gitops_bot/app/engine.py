@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.rebase import commit_onto, fetch_branch, moved_under
 from gitops_bot.app.forge import Forge
-from gitops_bot.app.planner import plan_rollback, version_files
+from gitops_bot.app.manifests import field_files
+from gitops_bot.app.planner import plan_rollback
 from gitops_bot.app.redo import Backoff
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, GitError, PushRejectedError
+from gitops_bot.core.kinds import OutcomeKind, ReasonCode, VerdictKind
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
@@ -29,12 +31,12 @@ class Outcome:
     """What became of one alert: rolled_back, proposed (a PR), planned (dry run), ignored, held,
     escalated or failed."""
 
-    kind: str
+    kind: OutcomeKind
     reason: str
     agent: str | None = None
     commit: str | None = None
     plan: Plan | None = None
-    code: str = ""
+    code: ReasonCode | None = None
 
 
 def _utcnow() -> datetime:
@@ -61,6 +63,7 @@ class Engine:
         self.on_race_lost: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._clone_problem: str | None = None
+        self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -119,6 +122,8 @@ class Engine:
             backoff = Backoff(self.deadline)
             while True:
                 head = self.repo.sync()
+                for hook in self.after_sync:
+                    hook(head)
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)
@@ -135,7 +140,7 @@ class Engine:
                             f"push lost {backoff.tries} races in {self.deadline:g}s; the branch never stood still",
                             routed.agent,
                         )
-                    rebased = self._rebased(plan)
+                    rebased = self._rebased(plan, routed)
                     if rebased is None:
                         break  # something relevant arrived: plan again from scratch
                     plan, sha = rebased
@@ -151,7 +156,7 @@ class Engine:
         log.info("branch moved under the rollback of %s (race %d); redoing", agent, backoff.tries + 1)
         return backoff.wait()
 
-    def _rebased(self, plan: Plan) -> tuple[Plan, str] | None:
+    def _rebased(self, plan: Plan, routed: Routed) -> tuple[Plan, str] | None:
         """The same rollback committed on the new head, when what arrived cannot change it; else None.
 
         Under churn (a CI bot bumping images) a full replan is slow enough to lose every race. If
@@ -159,7 +164,8 @@ class Engine:
         culprit, target and edit are unchanged, so only the parent moves.
         """
         new = fetch_branch(self.repo)
-        if moved_under(self.repo, plan.head, new, version_files(plan.policy, plan.agent)):
+        files = sorted({*plan.files, *field_files(plan.policy, routed.bindings)})
+        if moved_under(self.repo, plan.head, new, files):
             return None
         return replace(plan, head=new), commit_onto(self.repo, new, plan.files, plan.message)
 
@@ -183,5 +189,5 @@ def _what(plan: Plan) -> str:
 
 
 def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
-    kind = {"ignore": "ignored", "hold": "held"}.get(verdict.kind, "escalated")
-    return Outcome(kind, verdict.reason, agent, code=verdict.code)
+    kinds: dict[VerdictKind, OutcomeKind] = {"ignore": "ignored", "hold": "held", "escalate": "escalated"}
+    return Outcome(kinds[verdict.kind], verdict.reason, agent, code=verdict.code)

@@ -82,9 +82,12 @@ def create_app(bot: Bot, *, token: str | None, max_body: int = MAX_BODY) -> Flas
     @app.get("/healthz")  # kept for old probes: same meaning as /readyz
     def readyz() -> tuple[Response, int]:
         problems = bot.not_ready()
+        body: dict[str, object] = {"status": "not ready" if problems else "ok"}
         if problems:
-            return jsonify({"status": "not ready", "problems": problems}), 503
-        return jsonify({"status": "ok"}), 200
+            body["problems"] = problems
+        if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
+            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
+        return jsonify(body), 503 if problems else 200
 
     @app.get("/livez")
     def livez() -> tuple[Response, int]:

@@ -39,6 +39,7 @@ class Bot:
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
         self.accepted: deque[tuple[float, Alert]] = deque(maxlen=200)  # for timelines, not state
+        self.unresolved_policies: dict[str, str] = {}  # policy -> why it resolves no agent (/healthz)
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()
@@ -96,6 +97,10 @@ class Bot:
         self._stopping.clear()
         self._thread = threading.Thread(target=self._work, name="gitops-bot-worker", daemon=True)
         self._thread.start()
+
+    def finish_current_only(self) -> None:
+        """Take no further job once the one in hand is done (the rest stays journaled)."""
+        self._stopping.set()
 
     def stop(self, timeout: float | None = None) -> None:
         """Finish the entry in hand and stop; unprocessed entries stay in the journal for the next start."""
@@ -226,7 +231,7 @@ class Bot:
         self.recent.append(outcome)
         self.metrics.rollbacks.labels(outcome.kind).inc()
         if outcome.kind == "ignored":
-            self.metrics.alerts_ignored.labels(outcome.code).inc()
+            self.metrics.alerts_ignored.labels(outcome.code or "other").inc()
         if outcome.kind == "rolled_back":
             self.metrics.alert_to_push.observe(time.time() - entry.received_at)
             for callback in self.after_rollback:

@@ -4,8 +4,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gitops_bot.core.trailers import parse_trailers, says_never
-from gitops_bot.core.versions import matches_version
+from gitops_bot.core.kinds import ReasonCode, VerdictKind
+from gitops_bot.core.trailers import message_trailers, says_never
+from gitops_bot.core.versions import matches_version, unmatched_prefix
 
 Values = tuple[str | None, ...]
 
@@ -47,25 +48,37 @@ class Culprit:
 class Verdict:
     """Why the bot will not act: `ignore` (nothing to do) or `escalate` (humans must)."""
 
-    kind: str
+    kind: VerdictKind
     reason: str
-    code: str = "other"
+    code: ReasonCode = "other"
 
 
-def key_fields(current: Values, version: str | None) -> tuple[int, ...]:
+def _prefix(prefixes: tuple[str, ...], i: int) -> str:
+    return prefixes[i] if i < len(prefixes) else ""
+
+
+def key_fields(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> tuple[int, ...]:
     """Fields that carry the alert's version; all present fields when it names none."""
     present = tuple(i for i, v in enumerate(current) if v is not None)
     if version:
-        matching = tuple(i for i in present if matches_version(current[i], version))
+        matching = tuple(i for i in present if matches_version(current[i], version, _prefix(prefixes, i)))
         if matching:
             return matching
     return present
 
 
-def stale_version(current: Values, version: str | None) -> Verdict | None:
+def stale_version(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> Verdict | None:
     """An alert naming a version no field holds any more is stale (rolled back or forward)."""
-    if version and not any(matches_version(v, version) for v in current):
+    if version and not any(matches_version(v, version, _prefix(prefixes, i)) for i, v in enumerate(current)):
         shown = ", ".join(v for v in current if v is not None) or "<none>"
+        near = [v for v in current if v is not None and unmatched_prefix(v, version)]
+        if near:  # `v1.4.0` for an alert saying `1.4.0`: a missing versionPrefix, not a stale alert
+            return Verdict(
+                "escalate",
+                f"version {version} is not deployed as written, but {near[0]} carries it behind a prefix: "
+                f"set versionPrefix: {unmatched_prefix(near[0], version)} on the field if that is the same version",
+                "stale_version",
+            )
         return Verdict(
             "ignore",
             f"stale alert: version {version} is not deployed (current: {shown})",
@@ -96,7 +109,7 @@ def find_culprit(history: Iterable[Snapshot], current: Values, keys: tuple[int, 
 def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | None:
     """Refuse to act on a culprit that is newer than the alert, a bot rollback, or opted out."""
     commit = culprit.commit
-    by_bot = "Rollback-Of" in parse_trailers(_last_paragraph(commit.message))
+    by_bot = "Rollback-Of" in message_trailers(commit.message)
     if alert_started < commit.committed_at:
         when = f"({commit.sha[:12]} at {commit.committed_at.isoformat()})"
         if by_bot:  # the usual case: a repeat of the alert this rollback already answered
@@ -119,7 +132,3 @@ def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | Non
     if says_never(commit.message):
         return Verdict("escalate", f"culprit {commit.sha[:12]} says 'Rollback: never'", "opted_out")
     return None
-
-
-def _last_paragraph(message: str) -> str:
-    return message.strip().rsplit("\n\n", 1)[-1]

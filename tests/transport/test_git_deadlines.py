@@ -127,7 +127,7 @@ def test_a_real_non_fast_forward_is_a_race_read_from_porcelain(remote: Remote, t
     remote.commit(agent_files("billing-agent", ROGUE), "Release billing 2026.06.0")
     engine = _engine(remote, tmp_path)
     head = engine.repo.sync()
-    sha = engine.repo.commit_files({"agents/billing-agent/agent.yaml": "x: 1\n"}, "local", parent=head)
+    sha = engine.repo.commit_files({"agents/billing-agent/agent.yaml": b"x: 1\n"}, "local", parent=head)
     remote.pull()
     remote.commit(agent_files("triage-agent", "1.2.5"), "Release triage 1.2.5")
     with pytest.raises(PushRejectedError, match=r"fetch first"):

@@ -38,14 +38,14 @@ def test_the_in_process_redo_commit_is_the_commit_git_itself_would_write(
     repo = GitRepo(remote.url, "main", tmp_path / "bot")
     head = repo.sync()
     files = {
-        "agents/billing-agent/deployment.yaml": deployment("billing-agent", "2026.05.1"),
-        "agents/new-agent/agent.yaml": "kind: AgentConfig\n",  # a folder that does not exist yet
+        "agents/billing-agent/deployment.yaml": deployment("billing-agent", "2026.05.1").encode(),
+        "agents/new-agent/agent.yaml": b"kind: AgentConfig\n",  # a folder that does not exist yet
     }
     sha = commit_onto(repo, head, files, "Roll back billing-agent\n\nRollback-Agent: billing-agent\n")
     subprocess.run(["git", "fsck", "--strict", "--no-dangling"], cwd=tmp_path / "bot", check=True)
     for name, text in files.items():
         (tmp_path / "bot" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "bot" / name).write_text(text)
+        (tmp_path / "bot" / name).write_bytes(text)
     git(tmp_path / "bot", "add", "-A")
     git(tmp_path / "bot", "commit", "--quiet", "-m", "same edit by git")
     assert git(tmp_path / "bot", "rev-parse", f"{sha}^{{tree}}") == git(

@@ -3,17 +3,10 @@
 import contextlib
 import difflib
 
-from gitops_bot.adapters.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
+from gitops_bot.adapters.gitrepo import BOT_ENV, GitRepo
 from gitops_bot.adapters.push_status import push_refusal
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.plan import Plan
-
-_BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT_NAME,
-    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-    "GIT_COMMITTER_NAME": BOT_NAME,
-    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-}
 
 
 def _run(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
@@ -38,7 +31,7 @@ def amend_message(repo: GitRepo, sha: str, message: str) -> str:
     args = ["commit-tree", f"{sha}^{{tree}}", "-m", message.rstrip("\n")]
     for parent in parents:
         args += ["-p", parent]
-    return _run(repo, *args, env=_BOT_ENV).strip()
+    return _run(repo, *args, env=BOT_ENV).strip()
 
 
 def force_push(repo: GitRepo, sha: str, branch: str, *, expected: str) -> None:
@@ -79,6 +72,6 @@ def plan_diff(repo: GitRepo, plan: Plan) -> str:
     out: list[str] = []
     for name in sorted(plan.files):
         before = (repo.read(plan.head, name) or "").splitlines(keepends=True)
-        after = plan.files[name].splitlines(keepends=True)
+        after = plan.files[name].decode("utf-8", errors="replace").splitlines(keepends=True)
         out += difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)

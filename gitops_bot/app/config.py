@@ -13,6 +13,27 @@ FORGES = ("local", "github")
 
 
 @dataclass(frozen=True)
+class PrometheusClient:
+    """How to reach Prometheus: TLS is verified (system CAs or ca_file); secrets come from env vars."""
+
+    ca_file: Path | None = None
+    bearer_token_env: str | None = None
+    basic_auth_username: str | None = None
+    basic_auth_password_env: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """Posting escalations to Alertmanager (on when alertmanager.url is set, unless enabled: false)."""
+
+    enabled: bool = True
+    resend_seconds: float = 60.0
+    one_shot_ttl_seconds: float = 4 * 3600.0
+    recovery_lookback_seconds: float = 24 * 3600.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The bot's settings."""
 
@@ -30,6 +51,8 @@ class Config:
     resync_seconds: float = 60.0
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
+    prometheus_client: PrometheusClient = PrometheusClient()
+    escalations: EscalationSettings = EscalationSettings()
     raw: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
@@ -92,8 +115,47 @@ def parse_config(raw: object, *, base: Path) -> Config:
         resync_seconds=_seconds(am, "resync", "alertmanager", "1m"),
         recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
         watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
+        prometheus_client=_prometheus_client(prom, base),
+        escalations=_escalations(_section(raw, "escalations")),
         raw=raw,
         base=base,
+    )
+
+
+def _optional_text(section: dict[str, Any], key: str, where: str) -> str | None:
+    return _text(section, key, where) if key in section else None
+
+
+def _prometheus_client(prom: dict[str, Any], base: Path) -> PrometheusClient:
+    basic = prom.get("basic_auth") or {}
+    headers = prom.get("headers") or {}
+    if not isinstance(basic, dict) or not isinstance(headers, dict):
+        raise ConfigError("prometheus.basic_auth and prometheus.headers: must be mappings")
+    if any(not isinstance(k, str) or not isinstance(v, str) for k, v in headers.items()):
+        raise ConfigError("prometheus.headers: names and values must be strings")
+    if basic and set(basic) != {"username", "password_env"}:
+        raise ConfigError("prometheus.basic_auth: want exactly username and password_env")
+    if basic and "bearer_token_env" in prom:
+        raise ConfigError("prometheus: bearer_token_env and basic_auth exclude each other")
+    ca = _optional_text(prom, "ca_file", "prometheus")
+    return PrometheusClient(
+        ca_file=(base / ca).resolve() if ca else None,
+        bearer_token_env=_optional_text(prom, "bearer_token_env", "prometheus"),
+        basic_auth_username=_optional_text(basic, "username", "prometheus.basic_auth"),
+        basic_auth_password_env=_optional_text(basic, "password_env", "prometheus.basic_auth"),
+        headers=tuple(sorted(headers.items())),
+    )
+
+
+def _escalations(section: dict[str, Any]) -> EscalationSettings:
+    enabled = section.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("escalations.enabled: must be true or false")
+    return EscalationSettings(
+        enabled=enabled,
+        resend_seconds=_seconds(section, "resend", "escalations", "1m"),
+        one_shot_ttl_seconds=_seconds(section, "expire", "escalations", "4h"),
+        recovery_lookback_seconds=_seconds(section, "recovery_timeout_for", "escalations", "24h"),
     )
 
 

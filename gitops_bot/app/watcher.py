@@ -43,6 +43,7 @@ class RecoveryWatcher:
         # only a resolution after the rollback was pushed counts.
         self._resolved: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self.on_finished: list[Callable[[], None]] = []  # a watch ended (escalations re-derive)
         # The first poll waits one interval: a watch just resumed from git needs no instant re-check.
         self._loop = Loop("recovery", self.poll_once, interval=interval, run_at_start=False)
 
@@ -75,6 +76,11 @@ class RecoveryWatcher:
             self._resolved[alert.fingerprint] = alert.ends_at or datetime.now(UTC)
             cutoff = datetime.now(UTC) - timedelta(days=1)
             self._resolved = {fp: at for fp, at in self._resolved.items() if at > cutoff}
+
+    def resolved_at(self, fingerprint: str) -> datetime | None:
+        """When the alert with this fingerprint last resolved (None: not heard of)."""
+        with self._lock:
+            return self._resolved.get(fingerprint)
 
     def resume(self, *, now: datetime | None = None, lookback: timedelta = timedelta(hours=6)) -> int:
         """After a restart: watch again every recent rollback that has no recovery record yet."""
@@ -161,6 +167,8 @@ class RecoveryWatcher:
             log.warning("ESCALATE %s; not rolling back further", reason)
             if self.escalate is not None:
                 self.escalate(watch, reason)
+        for callback in self.on_finished:
+            callback()
         return True
 
     def start(self) -> None:

@@ -1,0 +1,99 @@
+"""Escalations reach a real Alertmanager: raised, kept alive, resolved when the condition clears."""
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitops_bot_lab.stack import Running, start_alertmanager
+
+from gitops_bot.adapters.alertmanager import AlertmanagerAPI
+from gitops_bot.app.escalations import Escalations
+from gitops_bot.app.metrics import Metrics
+from gitops_bot.core.escalation import Escalation
+from tests.conftest import EngineFactory, make_alert, make_policy
+from tests.e2e.stack import require_binary
+from tests.gitfix import Remote, agent_files
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Running]:
+    require_binary("prometheus-alertmanager")
+    # Nobody listens on the webhook: these tests only read Alertmanager's own API.
+    with start_alertmanager(tmp_path, "http://127.0.0.1:9/unused", "unused") as running:
+        yield running
+
+
+def escalations_in(am: Running) -> list[dict[str, Any]]:
+    url = f"{am.url}/api/v2/alerts?filter=alertname%3D%22GitopsBotEscalation%22"
+    with urllib.request.urlopen(url, timeout=5) as r:
+        found: list[dict[str, Any]] = json.loads(r.read())
+    return found
+
+
+def wait_for(check: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_breaker_open_is_paged_kept_alive_and_resolved_when_the_window_passes(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    policy = make_policy(limits={"fleet": {"max": 1, "window": "4s"}})
+    engine = engine_for(remote, policies=(policy,))
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    assert engine.handle(make_alert("billing-agent", "2026.06.0")).kind == "rolled_back"
+    escalations = Escalations(engine, AlertmanagerAPI(alertmanager.url), Metrics(), resend=1.0)
+
+    first = escalations.pass_once()
+    assert [p.labels["reason"] for p in first.posts] == ["breaker"]
+    shown = wait_for(lambda: escalations_in(alertmanager))
+    assert shown[0]["labels"] == {"alertname": "GitopsBotEscalation", "reason": "breaker", "policy": "agents"}
+    assert shown[0]["status"]["state"] == "active"
+    assert "breaker open" in shown[0]["annotations"]["summary"]
+    ends = datetime.fromisoformat(shown[0]["endsAt"].replace("Z", "+00:00"))
+    assert ends > datetime.now(UTC) + timedelta(seconds=2)  # a few resend intervals ahead
+
+    time.sleep(4.5)  # the breaker's window passes: the condition clears
+    last = escalations.pass_once()
+    assert [p.resolved for p in last.posts] == [True] and not last.open
+    wait_for(lambda: not escalations_in(alertmanager))
+
+
+def test_refused_rollback_is_a_one_shot_that_expires_and_never_pages_for_unknown_agents(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    engine = engine_for(remote)
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    assert engine.handle(make_alert("billing-agent", "2026.06.0")).kind == "rolled_back"
+    remote.pull()
+    remote.commit(agent_files("billing-agent", "2026.07.0"), "Release billing 2026.07.0")
+    alert = make_alert("billing-agent", "2026.07.0")
+    refused = engine.handle(alert)
+    assert (refused.kind, refused.code) == ("escalated", "limit")
+    escalations = Escalations(engine, AlertmanagerAPI(alertmanager.url), Metrics(), one_shot_ttl=3.0)
+    escalations.on_outcome(alert, refused)
+    now = datetime.now(UTC)
+    escalations.raise_one_shot(
+        Escalation(
+            "no_culprit", "ghost-agent", "agents", "ghost", "not deployed", now, now + timedelta(hours=1)
+        )
+    )
+
+    escalations.pass_once()
+    shown = wait_for(lambda: escalations_in(alertmanager))
+    assert [a["labels"] for a in shown] == [
+        {"alertname": "GitopsBotEscalation", "reason": "limit", "agent": "billing-agent", "policy": "agents"}
+    ]
+    assert "rolled back 1 time" in shown[0]["annotations"]["description"]
+    time.sleep(3.2)  # past the one-shot's expiry: Alertmanager drops it by its own endsAt
+    wait_for(lambda: not escalations_in(alertmanager))
+    assert escalations.pass_once().open == {}

@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--agent", help="only this agent's rollbacks (default: all agents)")
     policy = _add(sub, "policy", "policy tools (policy check)", common)
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
+    policy_sub = policy.add_subparsers(
+        dest="policy_command", required=True, metavar="COMMAND", help="what to do with policies"
+    )
     check = _add(policy_sub, "check", "validate RollbackPolicy files", common)
     check.add_argument("dir", nargs="?", type=Path, default=Path("policies"), help="folder of policy files")
     good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)

@@ -2,13 +2,10 @@
 
 import secrets
 import subprocess
-import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import parse_config
@@ -17,6 +14,7 @@ from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.plan import Plan
 from gitops_bot_lab.demo_repo import init_demo_remote, scale_billing, ship_rogue_release
 from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
+from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.paths import AGENT_RULES, POLICIES
 from gitops_bot_lab.stack import free_port, start_alertmanager, start_prometheus, wait_until
 
@@ -70,9 +68,7 @@ def run_live_demo(root: Path) -> int:
         rules = fast_rules(AGENT_RULES, root / "fast-rules.yaml")
         prom = stack.enter_context(start_prometheus(root, [agent.target], [rules], am.url))
         runtime = _runtime(root, bare, port, am.url, prom.url)
-        server = make_server("127.0.0.1", port, create_app(runtime.bot, token=token), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        stack.callback(server.shutdown)
+        stack.enter_context(LoopbackServer(create_app(runtime.bot, token=token), port=port))
         runtime.start()
         stack.callback(runtime.stop)
         print(

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tests.manifests.tools import require_tool, run_tool
+from tests.binaries import require_tool, run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "manifests" / "bot"

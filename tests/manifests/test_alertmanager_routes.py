@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.manifests.tools import require_tool, run_tool
+from tests.binaries import require_tool, run_tool
 
 CONFIG = Path(__file__).resolve().parents[2] / "manifests" / "alertmanager" / "alertmanager.yaml"
 INSTALL = "Debian package prometheus-alertmanager"

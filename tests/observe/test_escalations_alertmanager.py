@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitops_bot_lab.stack import Running, start_alertmanager
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.escalation import Escalation
+from gitops_bot_lab.stack import Running, start_alertmanager
+from tests.binaries import require_binary
 from tests.conftest import EngineFactory, make_alert, make_policy
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files
 
 

@@ -14,7 +14,7 @@ from gitops_bot.adapters.prometheus import PrometheusAccess, PrometheusReader
 from gitops_bot.app.config import load_config
 from gitops_bot.app.wiring import make_reader
 from gitops_bot.core.errors import ConfigError
-from tests.e2e.stack import require_binary
+from tests.binaries import require_binary
 from tests.observe.test_escalations_alertmanager import wait_for
 from tests.test_crash_and_cli import free_port
 

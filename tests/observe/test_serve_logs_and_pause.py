@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.stack import Running, start_alertmanager
 
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.pause import PAUSE_FILE
-from tests.e2e.stack import require_binary
+from gitops_bot_lab.stack import Running, start_alertmanager
+from tests.binaries import require_binary
 from tests.gitfix import Remote, agent_files, git
 from tests.observe.test_escalations_alertmanager import escalations_in, wait_for
 from tests.test_crash_and_cli import POLICIES, cli, free_port

@@ -15,7 +15,7 @@ from typing import Any
 
 from gitops_bot import __version__
 from gitops_bot.app.audit import audit_records, audit_table
-from gitops_bot.app.config import load_config
+from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Outcome
 from gitops_bot.app.logs import LOG_FORMATS, LOG_LEVELS, configure
 from gitops_bot.app.policy_files import check_policies, load_policies
@@ -66,17 +66,8 @@ def _config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"), help=CONFIG_HELP)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__, formatter_class=_FMT)
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = _common()
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
-    serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
-    _config(serve)
-    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
-    demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
-    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
-    _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
+def _agent_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """culprit, rollback, audit, mark-good: the commands that act on one agent's history."""
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
         ("rollback", "roll an agent back now, the same path an alert takes"),
@@ -94,22 +85,35 @@ def _parser() -> argparse.ArgumentParser:
     _config(audit)
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--agent", help="only this agent's rollbacks (default: all agents)")
+    good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
+    _config(good)
+    good.add_argument("--agent", required=True, help="agent name")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__, formatter_class=_FMT)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = _common()
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
+    _config(serve)
+    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
+    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
+    _agent_commands(sub, common)
     policy = _add(sub, "policy", "policy tools (policy check)", common)
     policy_sub = policy.add_subparsers(
         dest="policy_command", required=True, metavar="COMMAND", help="what to do with policies"
     )
     check = _add(policy_sub, "check", "validate RollbackPolicy files", common)
     check.add_argument("dir", nargs="?", type=Path, default=Path("policies"), help="folder of policy files")
-    good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
-    _config(good)
-    good.add_argument("--agent", required=True, help="agent name")
     watch = _add(sub, "watch-good", "tag versions that baked with no alert as known-good (one pass)", common)
     _config(watch)
     pause = _add(sub, "pause", "pause every rollback: commit .gitops-bot/pause (who, why)", common)
     _config(pause)
     pause.add_argument("--reason", required=True, help="why; recorded in the file and the commit")
-    resume = _add(sub, "resume", "resume rollbacks: commit the removal of .gitops-bot/pause", common)
-    _config(resume)
+    _config(_add(sub, "resume", "resume rollbacks: commit the removal of .gitops-bot/pause", common))
     return p
 
 
@@ -189,7 +193,14 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
-    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
+    return _run_on_repo(args, config)
+
+
+def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
+    """The commands that work on the bot's clone of the GitOps repo."""
+    # Reading history or pausing in an emergency must not depend on the policy files being valid.
+    needs_policies = args.command not in ("audit", "pause", "resume")
+    engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()

@@ -20,6 +20,7 @@ from gitops_bot.core.alerts import Alert
 from gitops_bot.core.escalation import Escalation, Round, plan_round, should_page
 from gitops_bot.core.escalation_sources import breaker_escalation, recovery_escalation
 from gitops_bot.core.limits import lookback
+from gitops_bot.core.recovery import Watch
 from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.route import Routed, route
 
@@ -74,6 +75,21 @@ class Escalations:
                 )
             )
         self._loop.wake()
+
+    def policy_problem(self, watch: Watch, text: str) -> None:
+        """Watcher callback: a policy that cannot be checked as written."""
+        now = self.clock()
+        self.raise_one_shot(
+            Escalation(
+                reason="policy_problem",
+                agent=watch.agent,
+                policy=watch.policy,
+                summary=f"gitops-bot policy {watch.policy} cannot check {watch.agent}'s recovery",
+                description=f"{text}. The rollback {watch.rollback_sha[:12]} can only time out; fix the policy.",
+                started=now,
+                expires=now + self.one_shot_ttl,
+            )
+        )
 
     def raise_one_shot(self, escalation: Escalation) -> None:
         """Queue a one-shot escalation for the next pass."""

@@ -63,6 +63,15 @@ class Bot:
         """Journal one firing alert durably, then hand it to the worker."""
         entry = self.journal.append(alert)
         self.accepted.append((entry.received_at, alert))
+        event(
+            log,
+            logging.INFO,
+            f"accepted {alert.name}",
+            alertname=alert.name,
+            fingerprint=alert.fingerprint,
+            journal_id=entry.id,
+            labels=alert.labels,
+        )
         self._queue.put(entry)
 
     def start(self) -> None:
@@ -116,7 +125,14 @@ class Bot:
                 outcome = self.engine.handle(entry.alert)
                 break
             except GitopsBotError as e:
-                log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)
+                event(
+                    log,
+                    logging.WARNING,
+                    f"alert {entry.id} attempt {attempt + 1} failed: {e}",
+                    fingerprint=entry.alert.fingerprint,
+                    alertname=entry.alert.name,
+                    journal_id=entry.id,
+                )
                 outcome = Outcome("failed", str(e))
                 if attempt < self.retries:
                     time.sleep(self.retry_delay * 2**attempt)  # longer outages: the requeue timer
@@ -128,7 +144,15 @@ class Bot:
             timer.start()
         else:
             if outcome.kind in ("failed", "held"):
-                log.warning("GIVING UP on alert %s after %.0fs: %s", entry.id, self.max_age, outcome.reason)
+                event(
+                    log,
+                    logging.WARNING,
+                    f"GIVING UP on alert {entry.id} after {self.max_age:.0f}s: {outcome.reason}",
+                    outcome="given_up",
+                    agent=outcome.agent,
+                    fingerprint=entry.alert.fingerprint,
+                    journal_id=entry.id,
+                )
                 self.metrics.alerts_handled.labels("given_up").inc()
             self.journal.done(entry)
         return outcome

@@ -141,6 +141,7 @@ class Runtime:
         )
         self.bot.after_outcome.append(escalations.on_outcome)
         self.watcher.on_finished.append(escalations.wake)
+        self.watcher.on_problem.append(escalations.policy_problem)
         self.bot.on_resolved.append(lambda _alert: escalations.wake())  # a late recovery clears one
         return escalations
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from gitops_bot.core.kinds import EscalationReason
+
 ALERTNAME = "GitopsBotEscalation"
 RESEND_FACTOR = 4  # endsAt this many resend intervals ahead, as Prometheus does
 
@@ -19,7 +21,7 @@ RESEND_FACTOR = 4  # endsAt this many resend intervals ahead, as Prometheus does
 class Escalation:
     """Something people must look at. `expires` None: it lasts while its condition holds."""
 
-    reason: str
+    reason: EscalationReason
     agent: str | None
     policy: str | None
     summary: str

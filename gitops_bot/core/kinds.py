@@ -36,6 +36,10 @@ ReasonCode = Literal[
     "paused",
 ]
 
+# Why an escalation was posted to Alertmanager (its `reason` label): a refused rollback's code, or
+# a condition the bot watches.
+EscalationReason = ReasonCode | Literal["recovery_timeout", "policy_problem"]
+
 # The next step of a rollback pull request's state machine.
 StepKind = Literal["none", "wait", "merge", "close", "update", "reply"]
 

@@ -4,6 +4,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.metrics import Metrics
+from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.escalation import Escalation
 from gitops_bot_lab.stack import Running, start_alertmanager
 from tests.binaries import require_binary
@@ -97,3 +99,67 @@ def test_refused_rollback_is_a_one_shot_that_expires_and_never_pages_for_unknown
     time.sleep(3.2)  # past the one-shot's expiry: Alertmanager drops it by its own endsAt
     wait_for(lambda: not escalations_in(alertmanager))
     assert escalations.pass_once().open == {}
+
+
+def test_breaker_is_re_derived_from_git_after_a_restart(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    policy = make_policy(limits={"fleet": {"max": 1, "window": "1h"}})
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    assert engine_for(remote, policies=(policy,)).handle(make_alert("billing-agent", "2026.06.0")).kind == (
+        "rolled_back"
+    )
+    fresh = engine_for(remote, policies=(policy,), name="restarted")  # a new pod: new clone, no memory
+    restarted = Escalations(fresh, AlertmanagerAPI(alertmanager.url), Metrics())
+    assert [p.labels["reason"] for p in restarted.pass_once().posts] == ["breaker"]
+    assert wait_for(lambda: escalations_in(alertmanager))[0]["labels"]["reason"] == "breaker"
+
+
+def test_recovery_timeout_is_paged_survives_a_restart_and_resolves_when_the_alert_does(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    policy = make_policy(verify={"timeout": "1s"})
+    engine = engine_for(remote, policies=(policy,))
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    alert = make_alert("billing-agent", "2026.06.0")
+    outcome = engine.handle(alert)
+    watcher = RecoveryWatcher(engine, Metrics(), prometheus_url=None)
+    watcher.watch(alert, outcome, now=datetime.now(UTC) - timedelta(seconds=2))
+    assert [r.status for _, r in watcher.poll_once()] == ["timeout"]  # tagged in git
+    labels = {
+        "alertname": "GitopsBotEscalation",
+        "reason": "recovery_timeout",
+        "agent": "billing-agent",
+        "policy": "agents",
+        "rollback": (outcome.commit or "")[:12],
+    }
+    Escalations(engine, AlertmanagerAPI(alertmanager.url), Metrics()).pass_once()
+    assert [a["labels"] for a in wait_for(lambda: escalations_in(alertmanager))] == [labels]
+
+    fresh = engine_for(remote, policies=(policy,), name="restarted")
+    new_watcher = RecoveryWatcher(fresh, Metrics(), prometheus_url=None)
+    restarted = Escalations(
+        fresh, AlertmanagerAPI(alertmanager.url), Metrics(), resolved_at=new_watcher.resolved_at
+    )
+    assert [p.labels for p in restarted.pass_once().posts] == [labels]  # re-derived from the tag
+    new_watcher.resolved(replace(alert, status="resolved", ends_at=datetime.now(UTC) + timedelta(seconds=1)))
+    assert [p.resolved for p in restarted.pass_once().posts] == [True]
+    wait_for(lambda: not escalations_in(alertmanager))
+
+
+def test_a_policy_that_cannot_check_recovery_is_paged_as_a_policy_problem(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    policy = make_policy(verify={"recovered": 'up{job="{agent}"} == 1'})  # no Prometheus URL anywhere
+    engine = engine_for(remote, policies=(policy,))
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    alert = make_alert("billing-agent", "2026.06.0")
+    watcher = RecoveryWatcher(engine, Metrics(), prometheus_url=None)
+    escalations = Escalations(engine, AlertmanagerAPI(alertmanager.url), Metrics())
+    watcher.on_problem.append(escalations.policy_problem)
+    watcher.watch(alert, engine.handle(alert))
+    assert watcher.poll_once() == []
+    escalations.pass_once()
+    (shown,) = wait_for(lambda: escalations_in(alertmanager))
+    assert shown["labels"]["reason"] == "policy_problem" and shown["labels"]["agent"] == "billing-agent"
+    assert "no Prometheus URL" in shown["annotations"]["description"]

@@ -1,5 +1,6 @@
 """Prometheus reads through the one adapter against a REAL Prometheus with TLS and basic auth."""
 
+import base64
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -147,3 +148,16 @@ def test_basic_and_bearer_auth_exclude_each_other(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="exclude each other"):
         load_config(config)
+
+
+def test_extra_headers_and_the_bearer_token_reach_the_server(prometheus: SecurePrometheus) -> None:
+    # Prometheus' web config only knows basic auth, so the proof is what its auth check makes of
+    # the Authorization header we send: a hand-built Basic header passes, a Bearer token does not.
+    basic = "Basic " + base64.b64encode(b"bot:s3cret").decode()
+    by_header = PrometheusReader(
+        access=PrometheusAccess(ca_file=prometheus.ca, headers=(("Authorization", basic),))
+    )
+    assert by_header.nonempty(prometheus.url, "vector(1)") == (True, "")
+    bearer = PrometheusReader(access=PrometheusAccess(ca_file=prometheus.ca, bearer_token="tok"))
+    holds, why = bearer.nonempty(prometheus.url, "vector(1)")
+    assert holds is None and "401" in why

@@ -4,13 +4,17 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from gitops_bot import __version__
+from gitops_bot.app.config import load_config
 from gitops_bot.app.logs import configure, event
 from gitops_bot.cli import _parser
+from gitops_bot.core.errors import ConfigError
 from gitops_bot.core.escalation import Escalation, plan_round, should_page
 from gitops_bot.core.pause import pause_verdict, read_pause
 from tests.test_crash_and_cli import cli
@@ -60,8 +64,18 @@ def test_a_bad_log_level_is_refused_by_the_cli() -> None:
     assert result.returncode == 2 and "invalid choice: 'verbose'" in result.stderr
 
 
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """configure() replaces the root logger's handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.mark.parametrize("fmt", ["json", "text"])
-def test_log_lines_carry_fields_and_never_ansi(fmt: str) -> None:
+def test_log_lines_carry_fields_and_never_ansi(fmt: str, root_logging: None) -> None:
     stream = io.StringIO()
     configure(fmt, "info", stream=stream)  # type: ignore[arg-type]
     event(
@@ -114,3 +128,22 @@ def test_a_hand_written_pause_file_still_pauses() -> None:
     verdict = pause_verdict(read_pause("stop everything please"), "billing-agent")
     assert verdict is not None and (verdict.kind, verdict.code) == ("escalate", "paused")
     assert pause_verdict(read_pause(None), "billing-agent") is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("escalations: {enabled: yes-please}", "escalations.enabled: must be true or false"),
+        ("escalations: {resend: soon}", "escalations.resend"),
+        ("prometheus: {url: 'https://p', headers: {X-Tenant: 7}}", "prometheus.headers"),
+        (
+            "prometheus: {url: 'https://p', basic_auth: {username: bot}}",
+            "want exactly username and password_env",
+        ),
+    ],
+)
+def test_bad_escalation_and_prometheus_settings_are_refused(extra: str, message: str, tmp_path: Path) -> None:
+    config = tmp_path / "gitops-bot.yaml"
+    config.write_text(f"repo: {{url: file:///nowhere.git}}\n{extra}\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(config)

@@ -145,6 +145,9 @@ class Escalations:
         held = [e for e in fresh if e.expires is None]
         shots = [e for e in fresh if e.expires is not None]
         result = plan_round(self.open, held, shots, now=now, resend=self.resend)
+        # What should be open, posted or not: the GitopsBotEscalationPending rule is the backstop
+        # for exactly the case where posting to Alertmanager keeps failing.
+        self._gauge(result)
         try:
             if result.posts:
                 self.alertmanager.post(list(result.posts))
@@ -179,8 +182,10 @@ class Escalations:
                     policy=post.labels.get("policy"),
                 )
         self.open = dict(result.open)
+
+    def _gauge(self, result: Round) -> None:
         reasons: dict[str, int] = {}
-        for esc in self.open.values():
+        for esc in result.open.values():
             reasons[esc.reason] = reasons.get(esc.reason, 0) + 1
         self.metrics.escalations_open.clear()
         for reason, n in reasons.items():

@@ -15,6 +15,7 @@ from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.core.errors import AlertmanagerError
 from gitops_bot.core.escalation import Escalation
 from gitops_bot_lab.stack import Running, start_alertmanager
 from tests.binaries import require_binary
@@ -163,3 +164,21 @@ def test_a_policy_that_cannot_check_recovery_is_paged_as_a_policy_problem(
     (shown,) = wait_for(lambda: escalations_in(alertmanager))
     assert shown["labels"]["reason"] == "policy_problem" and shown["labels"]["agent"] == "billing-agent"
     assert "no Prometheus URL" in shown["annotations"]["description"]
+
+
+def test_alertmanager_down_keeps_the_escalation_for_the_next_pass_and_the_gauge_shows_it(
+    remote: Remote, engine_for: EngineFactory, alertmanager: Running
+) -> None:
+    engine, metrics = engine_for(remote), Metrics()
+    down = Escalations(engine, AlertmanagerAPI("http://127.0.0.1:9", timeout=1.0), metrics)
+    now = datetime.now(UTC)
+    down.raise_one_shot(
+        Escalation("limit", "billing-agent", "agents", "s", "d", now, now + timedelta(hours=1))
+    )
+    with pytest.raises(AlertmanagerError):
+        down.pass_once()
+    assert b'gitops_bot_escalations_open{reason="limit"} 1.0' in metrics.render()
+    down.alertmanager = AlertmanagerAPI(alertmanager.url)  # Alertmanager is back
+    assert [p.labels["reason"] for p in down.pass_once().posts] == ["limit"]
+    assert wait_for(lambda: escalations_in(alertmanager))[0]["labels"]["agent"] == "billing-agent"
+    assert b'gitops_bot_escalations_total{reason="limit"} 1.0' in metrics.render()

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
@@ -21,6 +22,7 @@ from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.errors import ConfigError, GitopsBotError
+from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
 
 if TYPE_CHECKING:
@@ -139,6 +141,14 @@ class Runtime:
             recovery_lookback=settings.recovery_lookback_seconds,
             resolved_at=self.watcher.resolved_at,
         )
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=settings.one_shot_ttl_seconds)
+        problems = policy_problems(
+            self.bot.engine.policies, prometheus_url=self.config.prometheus_url, now=now, expires=expires
+        )
+        for problem in problems:
+            log.warning("policy problem: %s", problem.description)
+            escalations.raise_one_shot(problem)
         self.bot.after_outcome.append(escalations.on_outcome)
         self.watcher.on_finished.append(escalations.wake)
         self.watcher.on_problem.append(escalations.policy_problem)

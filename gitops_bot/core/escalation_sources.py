@@ -71,3 +71,34 @@ def recovery_escalation(
         started=at,
         extra=(("rollback", sha[:12]),),
     )
+
+
+def policy_problems(
+    policies: tuple[Policy, ...], *, prometheus_url: str | None, now: datetime, expires: datetime
+) -> list[Escalation]:
+    """Policies that cannot work as written with this config: queries with no Prometheus to ask.
+    (Their gate would hold every alert; their recovery could only time out.)"""
+    found = []
+    for policy in policies:
+        verify = policy.verify
+        if verify is None or (verify.prometheus or prometheus_url):
+            continue
+        queries = [
+            k for k, q in (("still_firing", verify.still_firing), ("recovered", verify.recovered)) if q
+        ]
+        if queries:
+            found.append(
+                Escalation(
+                    reason="policy_problem",
+                    agent=None,
+                    policy=policy.name,
+                    summary=f"gitops-bot policy {policy.name} has queries but no Prometheus to ask",
+                    description=(
+                        f"verify.{' and verify.'.join(queries)} need verify.prometheus or prometheus.url "
+                        "in gitops-bot.yaml; until then alerts are held and recoveries can only time out."
+                    ),
+                    started=now,
+                    expires=expires,
+                )
+            )
+    return found

@@ -12,14 +12,16 @@ from typing import Any
 import pytest
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
+from gitops_bot.app.config import parse_config
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.errors import AlertmanagerError
 from gitops_bot.core.escalation import Escalation
 from gitops_bot_lab.stack import Running, start_alertmanager
 from tests.binaries import require_binary
-from tests.conftest import EngineFactory, make_alert, make_policy
+from tests.conftest import EngineFactory, make_alert, make_policy, policy_yaml
 from tests.gitfix import Remote, agent_files
 
 
@@ -182,3 +184,24 @@ def test_alertmanager_down_keeps_the_escalation_for_the_next_pass_and_the_gauge_
     assert [p.labels["reason"] for p in down.pass_once().posts] == ["limit"]
     assert wait_for(lambda: escalations_in(alertmanager))[0]["labels"]["agent"] == "billing-agent"
     assert b'gitops_bot_escalations_total{reason="limit"} 1.0' in metrics.render()
+
+
+def test_serve_pages_a_policy_whose_queries_have_no_prometheus_at_start(
+    remote: Remote, tmp_path: Path, alertmanager: Running
+) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "agents.yaml").write_text(policy_yaml(verify={"recovered": "vector(1)"}))
+    config = parse_config(
+        {"repo": {"url": remote.url}, "policies": "policies", "alertmanager": {"url": alertmanager.url}},
+        base=tmp_path,
+    )
+    runtime = Runtime(config)
+    assert runtime.escalations is not None
+    runtime.escalations.pass_once()
+    (shown,) = wait_for(lambda: escalations_in(alertmanager))
+    assert shown["labels"] == {
+        "alertname": "GitopsBotEscalation",
+        "reason": "policy_problem",
+        "policy": "agents",
+    }
+    assert "verify.recovered need verify.prometheus or prometheus.url" in shown["annotations"]["description"]

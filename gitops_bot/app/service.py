@@ -65,7 +65,7 @@ class Bot:
         self.accepted.append((entry.received_at, alert))
         event(
             log,
-            logging.INFO,
+            logging.DEBUG,
             f"accepted {alert.name}",
             alertname=alert.name,
             fingerprint=alert.fingerprint,

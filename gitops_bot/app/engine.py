@@ -59,12 +59,15 @@ class Engine:
         self.gate = gate
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
+        self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
         self.synced_at = 0.0  # unix time of the last successful fetch (a metric reads it)
 
     def sync(self) -> str:
         """Fetch and reset onto the remote branch (hold exclusive()); return the head sha."""
         head = self.repo.sync()
         self.synced_at = time.time()
+        for hook in self.after_sync:
+            hook(head)
         return head
 
     @contextmanager

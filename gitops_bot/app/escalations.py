@@ -14,12 +14,14 @@ from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.logs import event
 from gitops_bot.app.loops import Loop
+from gitops_bot.app.manifests import values_at
 from gitops_bot.app.metrics import Metrics
-from gitops_bot.app.planner import values_at
 from gitops_bot.core.alerts import Alert
+from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.escalation import Escalation, Round, plan_round, should_page
 from gitops_bot.core.escalation_sources import breaker_escalation, recovery_escalation
 from gitops_bot.core.limits import lookback
+from gitops_bot.core.policy import Policy
 from gitops_bot.core.recovery import Watch
 from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.route import Routed, route
@@ -122,12 +124,15 @@ class Escalations:
     def _deployed(self, head: str, escalations: list[Escalation]) -> frozenset[str]:
         """Of the escalations' agents, those with a version field at head under some policy."""
         agents = {e.agent for e in escalations if e.agent}
-        repo = self.engine.repo
-        return frozenset(
-            a
-            for a in agents
-            if any(any(v is not None for v in values_at(repo, head, p, a)) for p in self.engine.policies)
-        )
+        return frozenset(a for a in agents if any(self._deploys(head, p, a) for p in self.engine.policies))
+
+    def _deploys(self, head: str, policy: Policy, agent: str) -> bool:
+        try:
+            return any(v is not None for v in values_at(self.engine.repo, head, policy, {"agent": agent}))
+        except (GitopsBotError, ValueError, KeyError):
+            # The policy needs more labels than the agent (e.g. {env}) to find its files. The engine
+            # only escalates for agents it resolved, so when in doubt the page goes out.
+            return True
 
     def pass_once(self) -> Round:
         """Fetch, re-derive, post; returns the round (for tests and the log)."""

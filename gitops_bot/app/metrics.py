@@ -78,6 +78,12 @@ class Metrics:
             "Age of the oldest alert still in the journal (0 when empty).",
             registry=r,
         )
+        self.policy_unresolved = Gauge(
+            "gitops_bot_policy_unresolved",
+            "1 while a policy resolves no agent at the repo head (every alert it claims would find nothing).",
+            ["policy"],
+            registry=r,
+        )
 
     def watch_journal(self, depth: Callable[[], tuple[int, float]]) -> None:
         """Read the journal's (depth, oldest age) at every scrape."""

@@ -18,7 +18,7 @@ ATTEMPTS = 5
 
 def _push(engine: Engine, head: str, message: str, *, write: str | None) -> str:
     repo = engine.repo
-    files = {PAUSE_FILE: write} if write is not None else {}
+    files = {PAUSE_FILE: write.encode()} if write is not None else {}
     sha = repo.commit_files(files, message, parent=head, remove=() if write is not None else (PAUSE_FILE,))
     repo.push(f"{sha}:refs/heads/{repo.branch}")
     return sha

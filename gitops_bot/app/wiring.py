@@ -17,6 +17,7 @@ from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
@@ -80,7 +81,7 @@ def make_engine(
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     reader = reader or make_reader(config)
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
     engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies, reader))
     github = _github(engine)
     if github is not None:
@@ -127,6 +128,7 @@ class Runtime:
             if config.watch_good_seconds
             else None
         )
+        self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
         settings = self.config.escalations
@@ -158,6 +160,7 @@ class Runtime:
     def start(self) -> None:
         """Replay the journal, resume open recovery watches from git, start every loop."""
         self.bot.start()
+        self.policy_status.start()
         try:
             resumed = self.watcher.resume()
             if resumed:
@@ -190,6 +193,7 @@ class Runtime:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         if self.escalations is not None:
             self.escalations.stop()
+        self.policy_status.stop()
         if self._good is not None:
             self._good.stop()
         if self.resync is not None:

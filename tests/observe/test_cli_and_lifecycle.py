@@ -133,12 +133,12 @@ def test_a_hand_written_pause_file_still_pauses() -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("escalations: {enabled: yes-please}", "escalations.enabled: must be true or false"),
+        ("escalations: {enabled: yes-please}", "escalations.enabled: Input should be a valid boolean"),
         ("escalations: {resend: soon}", "escalations.resend"),
-        ("prometheus: {url: 'https://p', headers: {X-Tenant: 7}}", "prometheus.headers"),
+        ("prometheus: {url: 'https://p', headers: {X-Tenant: 7}}", "prometheus.headers.X-Tenant"),
         (
             "prometheus: {url: 'https://p', basic_auth: {username: bot}}",
-            "want exactly username and password_env",
+            "prometheus.basic_auth.password_env: is required",
         ),
     ],
 )

@@ -42,13 +42,13 @@ def test_push_to_a_hung_hook_through_serve_ends_in_bounded_time_and_livez_stays_
         assert served.post(firing_body("billing-agent", ROGUE, started=remote.clock))[0] == 200
         lives = []
         while (
-            served.metric('gitops_bot_rollbacks_total{outcome="failed"}') < 1
+            served.metric('gitops_bot_alerts_handled_total{outcome="failed"}') < 1
             and time.monotonic() - started < 40
         ):
             lives.append(served.get("/livez")[0])
             time.sleep(0.2)
         elapsed = time.monotonic() - started
-        assert served.metric('gitops_bot_rollbacks_total{outcome="failed"}') == 1
+        assert served.metric('gitops_bot_alerts_handled_total{outcome="failed"}') == 1
         assert elapsed < 20, f"the job took {elapsed:.1f}s"  # 3 attempts x 2 s push deadline + back-off
         assert len(lives) > 5 and set(lives) == {200}  # slow, within its deadline: alive
         assert served.get("/readyz")[0] == 200

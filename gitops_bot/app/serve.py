@@ -13,7 +13,10 @@ import os
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable, Iterable
 from types import FrameType
+from typing import Any
 
 from waitress.server import create_server
 
@@ -23,6 +26,7 @@ from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.errors import ConfigError
 
 log = logging.getLogger("gitops_bot")
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CONNECTION_LIMIT = 1000  # connections held open at once; beyond it new ones wait in the listen backlog
 
 
@@ -34,6 +38,27 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
             f"${config.token_env} is not set: refusing to serve without a token (or pass --insecure-no-auth)"
         )
     return token
+
+
+def access_log(app: WSGIApp) -> WSGIApp:
+    """One `gitops_bot.access` event per request (waitress writes no access log of its own)."""
+    logger = logging.getLogger("gitops_bot.access")
+
+    def logged(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started, status = time.monotonic(), ["-"]
+
+        def record(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, exc_info)
+
+        try:
+            return app(environ, record)
+        finally:
+            took = (time.monotonic() - started) * 1000
+            path = environ.get("PATH_INFO", "")
+            logger.info("%s %s %s %.1fms", environ.get("REQUEST_METHOD", ""), path, status[0], took)
+
+    return logged
 
 
 class _Drain(Exception):
@@ -52,7 +77,7 @@ def serve(config: Config, *, insecure: bool) -> int:
     runtime.start()
     read_timeout = max(1, round(config.read_timeout))
     server = create_server(
-        create_app(runtime.bot, token=token, max_body=config.max_body),
+        access_log(create_app(runtime.bot, token=token, max_body=config.max_body)),
         host=config.listen_host,
         port=config.listen_port,
         threads=config.threads,

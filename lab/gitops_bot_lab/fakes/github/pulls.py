@@ -17,15 +17,18 @@ from gitops_bot_lab.fakes.github.model import (
 )
 from gitops_bot_lab.fakes.github.refs import Refs
 from gitops_bot_lab.fakes.github.render import Render, Resource
+from gitops_bot_lab.fakes.github.render_pulls import PullRender
 from gitops_bot_lab.fakes.github.state import RepoState
 
 
 class Pulls(Resource):
     """pulls/* operations; merging itself is the Merger's (auto-merge and GraphQL share it)."""
 
-    def __init__(self, state: RepoState, render: Render, commits: Refs, merger: Merger) -> None:
+    def __init__(
+        self, state: RepoState, render: Render, views: PullRender, commits: Refs, merger: Merger
+    ) -> None:
         super().__init__(state, render)
-        self._commits, self._merger = commits, merger
+        self._views, self._commits, self._merger = views, commits, merger
 
     def routes(self) -> dict[str, Handler]:
         """operationId -> handler."""
@@ -55,7 +58,7 @@ class Pulls(Resource):
             body.get("body"),
             draft=bool(body.get("draft", False)),
         )
-        out = self._render.pull(issue)
+        out = self._views.pull(issue)
         return 201, out, {"Location": out["url"]}
 
     def create(
@@ -109,12 +112,12 @@ class Pulls(Resource):
                 continue
             if q.get("base") and pr.base != q["base"]:
                 continue
-            items.append(self._render.pull(issue, simple=True))
+            items.append(self._views.pull(issue, simple=True))
         return self._render.paginate(items, q, "pulls")
 
     def _h_get_pull(self, p: Params, q: Query, body: Json) -> Reply:
         """GET /repos/{o}/{r}/pulls/{n}."""
-        return 200, self._render.pull(self._s.find_issue(p["pull_number"], pulls_only=True)), {}
+        return 200, self._views.pull(self._s.find_issue(p["pull_number"], pulls_only=True)), {}
 
     def _h_update_pull(self, p: Params, q: Query, body: Json) -> Reply:
         """PATCH /repos/{o}/{r}/pulls/{n}: title, body, state, base."""
@@ -132,7 +135,7 @@ class Pulls(Resource):
         if "state" in body:
             self._s.set_state(issue, body["state"], None)
         issue.updated_at = now()
-        return 200, self._render.pull(issue), {}
+        return 200, self._views.pull(issue), {}
 
     def _h_check_merged(self, p: Params, q: Query, body: Json) -> Reply:
         """GET /repos/{o}/{r}/pulls/{n}/merge: 204 if merged else 404 (no body)."""

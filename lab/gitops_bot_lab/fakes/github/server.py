@@ -24,6 +24,7 @@ from gitops_bot_lab.fakes.github.openapi import GitHubContract, contract
 from gitops_bot_lab.fakes.github.pulls import Pulls
 from gitops_bot_lab.fakes.github.refs import Refs
 from gitops_bot_lab.fakes.github.render import Render
+from gitops_bot_lab.fakes.github.render_pulls import PullRender
 from gitops_bot_lab.fakes.github.state import RepoState
 from gitops_bot_lab.fakes.github.statuses import Statuses
 from gitops_bot_lab.fakes.github.webhooks import Webhooks, sign, webhook_headers
@@ -70,11 +71,11 @@ class FakeGitHub(RepoState):
     def _wire(self, checker: GitHubContract | None) -> None:
         """Build each resource once around this state; the gateway routes operationIds to them."""
         self.render = render = Render(self)
-        merger = Merger(self)
-        refs = Refs(self, render)
-        self._pulls = Pulls(self, render, refs, merger)
+        self._pull_json = PullRender(self, render)
+        merger, refs = Merger(self), Refs(self, render)
+        self._pulls = Pulls(self, render, self._pull_json, refs, merger)
         self._statuses = Statuses(self, render, merger)
-        self._webhooks = Webhooks(self, render, checker)
+        self._webhooks = Webhooks(self, render, self._pull_json, checker)
         resources = (refs, self._pulls, self._statuses, Accounts(self, render), Issues(self, render))
         routes = {op: h for r in (*resources, Labels(self, render)) for op, h in r.routes().items()}
         self._gateway = Gateway(self, checker, routes, GraphQL(self, render))
@@ -194,7 +195,7 @@ class FakeGitHub(RepoState):
     def pull(self, number: int) -> dict[str, Any]:
         """Current REST JSON of a PR."""
         with self.lock:
-            return self.render.pull(self.find_issue(number, pulls_only=True))
+            return self._pull_json.pull(self.find_issue(number, pulls_only=True))
 
     def add_status(self, sha: str, state: str, context: str = "ci", creator: str = "ci-bot") -> None:
         """Post a commit status as an external CI would (may trigger auto-merge)."""

@@ -17,6 +17,7 @@ from typing import Any
 from gitops_bot_lab.fakes.github.model import Comment, now
 from gitops_bot_lab.fakes.github.openapi import ContractError, GitHubContract, contracts_dir
 from gitops_bot_lab.fakes.github.render import Render
+from gitops_bot_lab.fakes.github.render_pulls import PullRender
 from gitops_bot_lab.fakes.github.state import RepoState
 
 
@@ -43,8 +44,10 @@ def webhook_headers(event: str, body: bytes, secret: str | bytes | None = None) 
 class Webhooks:
     """Builds `issue_comment` and `pull_request` payloads from the shared state (caller holds the lock)."""
 
-    def __init__(self, state: RepoState, render: Render, contract: GitHubContract | None) -> None:
-        self._s, self._render, self._contract = state, render, contract
+    def __init__(
+        self, state: RepoState, render: Render, pulls: PullRender, contract: GitHubContract | None
+    ) -> None:
+        self._s, self._render, self._pulls, self._contract = state, render, pulls, contract
 
     def issue_comment(
         self,
@@ -95,7 +98,7 @@ class Webhooks:
         payload = self._example("pull_request", action)
         payload["action"] = action
         payload["number"] = number
-        payload["pull_request"] = {**payload["pull_request"], **self._render.pull(issue)}
+        payload["pull_request"] = {**payload["pull_request"], **self._pulls.pull(issue)}
         if action in ("labeled", "unlabeled") and issue.labels:
             payload["label"] = self._render.label(self._s.labels[issue.labels[-1]])
         self._finish_payload(payload, sender or issue.user)

@@ -89,7 +89,7 @@ class GitRepo:
     def read(self, rev: str, path: str) -> str | None:
         """A file's text at a revision, or None when it does not exist there."""
         try:
-            _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
+            _, kind, _, data = self.repo.git.get_object_data(_object_name(rev, path))
         except ValueError:
             return None
         except git.GitCommandError as e:
@@ -107,7 +107,7 @@ class GitRepo:
     def exists(self, rev: str, path: str) -> bool:
         """Whether the path exists at the revision."""
         try:
-            self.repo.git.get_object_header(f"{rev}:{path.rstrip('/')}")
+            self.repo.git.get_object_header(_object_name(rev, path.rstrip("/")))
         except ValueError:
             return False
         return True
@@ -267,6 +267,18 @@ class GitRepo:
             if sep and name.startswith(f"refs/tags/{prefix}") and "\n" not in name:
                 found[name.removeprefix(f"refs/tags/{prefix}")] = message
         return found
+
+
+def _object_name(rev: str, path: str) -> str:
+    """`rev:path` for GitPython's long-lived `cat-file --batch` process, which reads one name per line.
+
+    Last line of defence: a newline (or any whitespace or control character) in the name would
+    split it into two requests and leave every later answer off by one until a restart.
+    """
+    name = f"{rev}:{path}"
+    if any(c.isspace() or not c.isprintable() for c in name):
+        raise GitError(f"refusing to look up {name!r}: whitespace or control characters in an object name")
+    return name
 
 
 def _commit(chunk: str) -> CommitInfo:

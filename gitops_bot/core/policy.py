@@ -200,7 +200,7 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
     if doc.get("kind") != "RollbackPolicy":
         errs.add("kind", f"must be RollbackPolicy, got {doc.get('kind')!r}")
     name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         errs.add("metadata.name", f"must be a lowercase DNS-style name, got {name!r}")
     spec = get_typed(doc, "spec", dict, errs, "") or {}
     if not spec:

@@ -124,7 +124,7 @@ def read_value(text: str | None, path: str) -> str | None:
 def _render(value: str, style: str | None) -> str:
     if style == "'":
         return "'" + value.replace("'", "''") + "'"
-    if style == '"' or not _PLAIN_SAFE.match(value) or value.lower() in ("true", "false", "null", "~"):
+    if style == '"' or not _PLAIN_SAFE.fullmatch(value) or value.lower() in ("true", "false", "null", "~"):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return value
 

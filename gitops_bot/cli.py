@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="receive Alertmanager webhooks and roll back")
     serve.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    serve.add_argument(
+        "--insecure-no-state-key",
+        action="store_true",
+        help="run without a state key: bot tags and PR tickets are written and read unauthenticated",
+    )
     demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
     sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
@@ -137,12 +142,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from gitops_bot.app.serve import serve
 
-        return serve(config, insecure=args.insecure_no_auth)
-    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
+        return serve(config, insecure=args.insecure_no_auth, insecure_state=args.insecure_no_state_key)
+    engine = make_engine(config, load_policies(config.policies))  # audit too: records are proven by policy
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
-        records = audit_records(engine.repo, agent=args.agent)
+        records = audit_records(engine, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
     if args.command == "watch-good":

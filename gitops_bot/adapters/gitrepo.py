@@ -12,6 +12,7 @@ import git
 
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
+from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
 
 BOT_NAME = "gitops-bot"
@@ -248,7 +249,8 @@ class GitRepo:
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
-        self._git("tag", "--annotate", *force, "--message", message, name, rev)
+        # verbatim: the message is stored byte for byte, so an authenticator over it still verifies
+        self._git("tag", "--annotate", "--cleanup=verbatim", *force, "--message", message, name, rev)
         try:
             self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
         except git.GitCommandError as e:
@@ -257,6 +259,18 @@ class GitRepo:
                 return False
             raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
         return True
+
+    def tag_records(self, prefix: str) -> list[TagRecord]:
+        """Every tag under refs/tags/<prefix> with the commit it points at and its message."""
+        fields = "%(refname)", "%(objecttype)", "%(*objectname)", "%(objectname)", "%(contents)"
+        out = self._git("for-each-ref", f"--format={_FS.join(fields)}{_RS}", f"refs/tags/{prefix}")
+        found = []
+        for chunk in out.split(_RS):
+            parts = chunk.lstrip("\n").split(_FS, 4)
+            if len(parts) == 5 and parts[0].startswith("refs/tags/") and "\n" not in parts[0]:
+                ref, kind, peeled, sha, message = parts
+                found.append(TagRecord(ref.removeprefix("refs/tags/"), peeled or sha, message, kind == "tag"))
+        return found
 
     def tag_messages(self, prefix: str) -> dict[str, str]:
         """Annotated tags under refs/tags/<prefix>: name (after the prefix) -> message."""

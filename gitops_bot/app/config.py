@@ -24,6 +24,8 @@ class Config:
     listen_port: int
     token_env: str
     policies: Path
+    read_token_env: str | None = None  # optional bearer token for GET /api/v1/rollbacks
+    state_key_env: str = "GITOPS_BOT_STATE_KEY"  # HMAC key(s) for tags and PR tickets, current first
     github: dict[str, Any] = field(default_factory=dict)
     alertmanager_url: str | None = None
     prometheus_url: str | None = None
@@ -85,7 +87,9 @@ def parse_config(raw: object, *, base: Path) -> Config:
         listen_host=host,
         listen_port=port,
         token_env=_text(server, "alertmanager_token_env", "server", "GITOPS_BOT_ALERT_TOKEN"),
+        read_token_env=_text(server, "read_token_env", "server") if "read_token_env" in server else None,
         policies=(base / _text(raw, "policies", "config", "policies/")).resolve(),
+        state_key_env=_text(raw, "state_key_env", "config", "GITOPS_BOT_STATE_KEY"),
         github=_section(forge, "github"),
         alertmanager_url=alertmanager if isinstance(alertmanager, str) else None,
         prometheus_url=prometheus if isinstance(prometheus, str) else None,

@@ -32,6 +32,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.untrusted_state = Counter(
+            "gitops_bot_untrusted_state",
+            "Rollback records and bot tags in git that failed their proof or authenticator (ignored).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.alert_to_push = Histogram(
             "gitops_bot_alert_to_push_seconds",
             "From webhook receipt to the rollback pushed.",

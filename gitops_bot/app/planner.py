@@ -4,6 +4,7 @@ import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.core.culprit import (
@@ -23,15 +24,26 @@ from gitops_bot.core.paths import expand
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed
+from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.target import KnownGood, Target, apply_changes, choose_target, plan_changes
-from gitops_bot.core.trailers import rollback_message
+from gitops_bot.core.trailers import RollbackRecord, rollback_message
 from gitops_bot.core.versions import display_version
 from gitops_bot.core.yamlpath import check_yaml, read_value
 
 
+class Trust(Protocol):
+    """Proven rollback records and authenticated tags (app.trusted.TrustedState)."""
+
+    def rollbacks(
+        self, *, now: datetime, since: datetime | None = None, agent: str | None = None
+    ) -> tuple[RollbackRecord, ...]: ...
+
+    def tags(self, prefix: str) -> list[TagRecord]: ...
+
+
 def _texts(repo: GitRepo, rev: str, policy: Policy, agent: str) -> dict[str, str | None]:
     """Each of the agent's version files at a revision, read once (None when absent)."""
-    return {file: repo.read(rev, file) for file in _files(policy, agent)}
+    return {file: repo.read(rev, file) for file in version_files(policy, agent)}
 
 
 def _values(texts: dict[str, str | None], policy: Policy, agent: str) -> Values:
@@ -55,7 +67,7 @@ def _broken(texts: dict[str, str | None]) -> list[str]:
     return broken
 
 
-def _files(policy: Policy, agent: str) -> list[str]:
+def version_files(policy: Policy, agent: str) -> list[str]:
     return sorted({expand(f.file, agent) for f in policy.fields})
 
 
@@ -71,7 +83,7 @@ def history_paths(files: list[str]) -> list[str]:
 
 @contextmanager
 def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator[Iterator[Snapshot]]:
-    commits = repo.commits(head, history_paths(_files(policy, agent)))
+    commits = repo.commits(head, history_paths(version_files(policy, agent)))
 
     def snapshots() -> Iterator[Snapshot]:
         for commit in commits:
@@ -83,13 +95,16 @@ def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator
         commits.close()  # stops git once the walk has passed the culprit
 
 
-def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) -> tuple[KnownGood, ...]:
+def _known_good(
+    repo: GitRepo, trust: Trust, policy: Policy, agent: str, culprit: CommitInfo
+) -> tuple[KnownGood, ...]:
     if not culprit.parents:
         return ()
     found = []
-    for tag, sha in repo.tags([f"refs/tags/known-good/{agent}"]):
+    for tag in trust.tags(f"known-good/{agent}/"):  # a pushed, unauthenticated tag chooses nothing
+        sha = tag.target
         if repo.is_ancestor(sha, culprit.parents[0]):
-            found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, agent)))
+            found.append(KnownGood(tag.name, repo.commit_info(sha), values_at(repo, sha, policy, agent)))
     return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))
 
 
@@ -107,7 +122,7 @@ def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tupl
         return current, find_culprit(history, current, keys)
 
 
-def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
+def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime, trust: Trust) -> Plan | Verdict:
     """Decide the rollback for one routed alert against the synced head."""
     policy, agent, alert = routed.policy, routed.agent, routed.alert
     texts = _texts(repo, head, policy, agent)
@@ -132,10 +147,10 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
     if verdict := judge_culprit(culprit, alert_started=alert.starts_at):
         return verdict
     since = now - timedelta(seconds=lookback(policy.per_agent, policy.fleet))
-    records = repo.rollbacks(since=since) if since < now else ()
+    records = trust.rollbacks(now=now, since=since) if since < now else ()
     if verdict := check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now):
         return verdict
-    target = choose_target(culprit, current, _known_good(repo, policy, agent, culprit.commit))
+    target = choose_target(culprit, current, _known_good(repo, trust, policy, agent, culprit.commit))
     if isinstance(target, Verdict):
         return target
     return _build(routed, texts, head=head, current=current, keys=keys, culprit=culprit.commit, target=target)

@@ -36,7 +36,7 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
     now = now or datetime.now(UTC)
     with engine.exclusive():
         head = engine.repo.sync()
-    tagged = {sha for _, sha in engine.repo.tags(["refs/tags/known-good/"])}
+    tagged = {tag.target for tag in engine.trusted.tags("known-good/")}
     report = []
     for policy in engine.policies:
         bake = policy.verify.bake_time if policy.verify else None
@@ -68,9 +68,10 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
             if ok:
                 name = f"known-good/{agent}/{since.commit.sha[:12]}"
                 with engine.exclusive():
-                    engine.repo.tag(
-                        name, since.commit.sha, f"{agent} {version}: {why} (watch-good)", replace=False
+                    message = engine.trusted.seal(
+                        name, since.commit.sha, f"{agent} {version}: {why} (watch-good)"
                     )
+                    engine.repo.tag(name, since.commit.sha, message, replace=False)
                 why = f"tagged {name}: {why}"
             report.append(f"{agent} {version}: {why}")
     return report

@@ -1,7 +1,9 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
 import logging
+import os
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
@@ -19,6 +21,7 @@ from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.errors import ConfigError, GitopsBotError
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.statekey import StateKeys
 
 if TYPE_CHECKING:
     from gitops_bot.app.github.forge import GitHubForge
@@ -45,11 +48,24 @@ def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
     return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url)
 
 
-def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> Engine:
-    """Repo clone, forge, policies and gate wired into an Engine."""
+def state_keys(config: Config, *, insecure: bool = False, env: Mapping[str, str] = os.environ) -> StateKeys:
+    """The state key(s) from the environment (comma-separated, current first).
+
+    Without one, nothing the bot signed can be written or believed, unless `insecure` (serve's
+    --insecure-no-state-key): then tags and tickets are written bare and trusted as they stand.
+    """
+    where = f"${config.state_key_env} (state_key_env)"
+    return StateKeys.parse(env.get(config.state_key_env), where=where, insecure=insecure)
+
+
+def make_engine(
+    config: Config, policies: tuple[Policy, ...] | None = None, *, insecure_state: bool = False
+) -> Engine:
+    """Repo clone, forge, policies, gate and state key wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     repo = GitRepo(config.repo_url, config.branch, config.workdir)
-    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
+    keys = state_keys(config, insecure=insecure_state)
+    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies), keys=keys)
     github = _github(engine)
     if github is not None:
         github.bind(engine)

@@ -8,8 +8,9 @@ import pytest
 from gitops_bot.app.engine import Outcome
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.github.body import read_ticket
+from gitops_bot.core.github.pr_state import Ticket
 from gitops_bot.core.trailers import TRAILER_KEYS
-from tests.conftest import make_alert, make_policy
+from tests.conftest import TEST_KEYS, make_alert, make_policy
 from tests.forge.conftest import BOT, GOOD, ROGUE, World, veto_policy
 from tests.gitfix import agent_files, git
 
@@ -155,8 +156,8 @@ def test_redelivered_alert_reuses_the_open_pr(world: World) -> None:
 def test_ticket_in_the_body_is_what_restarts_read(world: World) -> None:
     culprit = world.ship_rogue()
     world.replica(policy=veto_policy("10m")).alert()
-    ticket = read_ticket(world.gh.issues[1].body or "")
-    assert ticket is not None
+    ticket = read_ticket(world.gh.issues[1].body or "", TEST_KEYS)
+    assert isinstance(ticket, Ticket)
     assert (ticket.agent, ticket.culprit, ticket.mode, ticket.policy) == (
         "billing-agent",
         culprit,

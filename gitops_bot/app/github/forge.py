@@ -25,7 +25,7 @@ from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.config import Config
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.forge import Delivery
-from gitops_bot.app.github.loop import PullRequestLoop
+from gitops_bot.app.github.loop import VETO_TAG, PullRequestLoop
 from gitops_bot.app.github.merge import Merger
 from gitops_bot.core.errors import (
     AlreadyPublishedError,
@@ -37,8 +37,14 @@ from gitops_bot.core.errors import (
     PushRejectedError,
     WebhookPayloadError,
 )
-from gitops_bot.core.github.body import commands_help, evidence_of, next_text, read_ticket, render_body
-from gitops_bot.core.github.pr_state import LABEL, MODE_LABELS, OBSOLETE, VETOED, Ticket, ceil_second
+from gitops_bot.core.github.body import (
+    commands_help,
+    evidence_of,
+    next_text,
+    read_ticket,
+    render_body,
+)
+from gitops_bot.core.github.pr_state import LABEL, MODE_LABELS, Ticket, ceil_second
 from gitops_bot.core.github.types import PullInfo, branch_name
 from gitops_bot.core.github.webhooks import (
     accepted,
@@ -129,6 +135,11 @@ class GitHubForge:
         self._bound()
         self._auth_git(repo)
         branch = branch_name(plan.agent, plan.culprit.sha)
+        veto = f"{VETO_TAG}{plan.agent}/{plan.culprit.sha[:12]}"
+        if any(tag.name == veto for tag in self._bound()[0].trusted.tags(veto)):
+            raise AlreadyPublishedError(
+                f"tag {veto} refused this rollback (people vetoed it): not opening it again"
+            )
         found = self._existing(self.api.pulls_for_branch(branch))
         if found is not None:
             return found
@@ -141,8 +152,9 @@ class GitHubForge:
             log.info("branch %s exists (another replica or an earlier try): using it", branch)
         now = self.clock()
         ticket = self._ticket(plan, now)
+        keys = self._bound()[0].keys
         body = render_body(
-            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now
+            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now, keys
         )
         title = plan.message.split("\n", 1)[0]
         try:
@@ -161,10 +173,11 @@ class GitHubForge:
 
         Raises AlreadyPublishedError when nothing is left to do, so the alert counts as a duplicate.
         """
+        keys = self._bound()[0].keys
         for pull in pulls:
+            ticket = read_ticket(pull.body, keys)
             if pull.open:
-                ticket = read_ticket(pull.body)
-                if ticket is not None and ticket.mode == "auto":  # e.g. a crash between open and merge
+                if isinstance(ticket, Ticket) and ticket.mode == "auto":  # a crash between open and merge
                     merged = self._bound()[1].merge(pull, ticket, "auto", gate=False, locked=True)
                     if merged.status == "already":
                         raise AlreadyPublishedError(f"{pull.html_url} already merged this rollback")
@@ -172,7 +185,9 @@ class GitHubForge:
                 raise AlreadyPublishedError(f"{pull.html_url} is already open for this rollback")
             if pull.merged:
                 raise AlreadyPublishedError(f"{pull.html_url} already merged this rollback")
-            if VETOED in pull.labels or OBSOLETE not in pull.labels:  # a person closing it is a no too
+            # Only the bot closing it as obsolete (in its sealed ticket, not a label anyone can set)
+            # lets a new alert open it again: a veto or a person closing it is a no.
+            if not isinstance(ticket, Ticket) or ticket.closed != "obsolete":
                 raise AlreadyPublishedError(f"{pull.html_url} refused this rollback: not opening it again")
         return None
 

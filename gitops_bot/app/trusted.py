@@ -1,0 +1,142 @@
+"""What the bot reads back from git, believed only when proven.
+
+Anyone who can push to the GitOps repo can write trailers and tags. A rollback record counts (limits,
+breaker, audit, quarantine, recovery watches) only when its own first-parent diff moves that agent's
+fields from `Rollback-From` to `Rollback-To` and its `Rollback-Of` is a first-parent ancestor that
+introduced `Rollback-From`; a future committer date never counts. A tag in the bot's namespaces
+counts only with a valid state-key authenticator. Everything refused is logged once and reported.
+"""
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from itertools import islice
+
+from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.planner import history_paths, values_at, version_files
+from gitops_bot.core.culprit import Values
+from gitops_bot.core.paths import is_plain_name
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.statekey import StateKeys, TagRecord, seal_tag, tag_is_authentic
+from gitops_bot.core.trailers import RollbackRecord
+from gitops_bot.core.versions import display_version
+
+log = logging.getLogger("gitops_bot")
+Reporter = Callable[[str, str, str], None]  # (kind, name, why)
+FUTURE_SKEW = timedelta(minutes=5)  # committer clocks a little ahead are normal; 2099 is not
+MAX_PROOF_WALK = 2000  # first-parent commits searched for a record's Rollback-Of
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+class TrustedState:
+    """Proven rollback records and authenticated tags of one clone (proofs cached per commit)."""
+
+    def __init__(
+        self, repo: GitRepo, policies: tuple[Policy, ...], keys: StateKeys, report: Reporter
+    ) -> None:
+        self.repo, self.policies, self.keys, self.report = repo, policies, keys, report
+        self._proofs: dict[str, str | None] = {}  # sha -> why not proven (None: proven)
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def seal(self, name: str, target: str, message: str) -> str:
+        """A tag message carrying its authenticator (raises ConfigError without a state key)."""
+        return seal_tag(self.keys, name, target, message)
+
+    def tags(self, prefix: str) -> list[TagRecord]:
+        """Tags under refs/tags/<prefix> that carry a valid authenticator; the others are reported."""
+        trusted = []
+        for tag in self.repo.tag_records(prefix):
+            if tag_is_authentic(self.keys, tag):
+                trusted.append(tag)
+            else:
+                self.report("tag", tag.name, "no valid state-key authenticator")
+        return trusted
+
+    def tag_messages(self, prefix: str) -> dict[str, str]:
+        """Authenticated tags under the prefix: name after the prefix -> message."""
+        return {t.name.removeprefix(prefix): t.message for t in self.tags(prefix)}
+
+    # -- rollback records ----------------------------------------------------------------------
+
+    def rollbacks(
+        self, *, now: datetime, since: datetime | None = None, agent: str | None = None
+    ) -> tuple[RollbackRecord, ...]:
+        """Bot rollbacks newest first, only those their own history proves."""
+        out = []
+        for record in self.repo.rollbacks(since=since, agent=agent):
+            if record.committed_at > now + FUTURE_SKEW:
+                self.report(
+                    "rollback_record", record.sha, f"committer date {record.committed_at} is in the future"
+                )
+                continue
+            if record.sha not in self._proofs:
+                self._proofs[record.sha] = self._why_not(record)
+            if (why := self._proofs[record.sha]) is not None:
+                self.report("rollback_record", record.sha, why)
+                continue
+            out.append(record)
+        return tuple(out)
+
+    def _why_not(self, r: RollbackRecord) -> str | None:
+        if not is_plain_name(r.agent) or not _SHA.fullmatch(r.culprit):
+            return "malformed Rollback-Agent or Rollback-Of"
+        parents = self.repo.commit_info(r.sha).parents
+        if not parents:
+            return "a root commit cannot be a rollback"
+        named = [p for p in self.policies if p.name == r.policy]
+        for policy in named + [p for p in self.policies if p not in named]:
+            before = values_at(self.repo, parents[0], policy, r.agent)
+            after = values_at(self.repo, r.sha, policy, r.agent)
+            moved = _moved(before, after, r.from_version, r.to_version)
+            if moved and self._introduced(policy, r, parents[0], moved):
+                return None
+        return f"its diff does not move {r.agent} {r.from_version} -> {r.to_version} after Rollback-Of"
+
+    def _introduced(self, policy: Policy, r: RollbackRecord, parent: str, fields: list[int]) -> bool:
+        """Whether Rollback-Of is a first-parent ancestor of parent that set a field to Rollback-From."""
+        history = self.repo.commits(parent, history_paths(version_files(policy, r.agent)))
+        try:
+            for commit in islice(history, MAX_PROOF_WALK):
+                if commit.sha != r.culprit:
+                    continue
+                if not commit.parents:
+                    return False
+                after = values_at(self.repo, commit.sha, policy, r.agent)
+                before = values_at(self.repo, commit.parents[0], policy, r.agent)
+                return any(
+                    before[i] != after[i] and display_version(after[i]) == r.from_version for i in fields
+                )
+        finally:
+            history.close()
+        return False
+
+
+def _moved(before: Values, after: Values, from_version: str, to_version: str) -> list[int]:
+    """Fields the commit changed from a value showing from_version to one showing to_version."""
+    return [
+        i
+        for i, (b, a) in enumerate(zip(before, after, strict=True))
+        if b is not None
+        and a is not None
+        and b != a
+        and display_version(b) == from_version
+        and display_version(a) == to_version
+    ]
+
+
+class Reported:
+    """Logs each refused record or tag once and hands every refusal to the hooks (metrics)."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable[[str], None]] = []
+        self._logged: set[tuple[str, str]] = set()
+
+    def __call__(self, kind: str, name: str, why: str) -> None:
+        if (kind, name) not in self._logged:
+            if len(self._logged) < 10_000:  # bounded: beyond that, the metric still counts
+                self._logged.add((kind, name))
+            log.warning("UNTRUSTED %s %s ignored: %s", kind.replace("_", " "), name, why)
+            for hook in self.hooks:
+                hook(kind)

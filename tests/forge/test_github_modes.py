@@ -132,7 +132,8 @@ def test_trailers_land_on_the_first_parent_commit_for_every_merge_method(world: 
     assert len(parents) == (2 if method == "merge" else 1)
     # The core loop reads bot rollbacks from first-parent trailers: limits and culprit rules see it.
     bot.engine.repo.sync()
-    [record] = bot.engine.repo.rollbacks()
+    # GitHub's merge/squash/rebase commit proves itself by its own first-parent diff (finding 3).
+    [record] = bot.engine.trusted.rollbacks(now=datetime.now(UTC))
     assert (record.agent, record.culprit, record.approved_by) == ("billing-agent", culprit, "alice")
     later = make_alert("billing-agent", None, started=datetime.now(UTC) + timedelta(seconds=5))
     again = bot.engine.handle(later)

@@ -14,8 +14,8 @@ from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.recovery import Watch
+from tests.binaries import require_binary
 from tests.conftest import EngineFactory, make_alert, make_policy
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git
 
 ROGUE = "2026.06.0"

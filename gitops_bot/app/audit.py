@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_bot.app.engine import Engine
-from gitops_bot.core.recovery import TAG_PREFIX
+from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 
 
@@ -18,7 +18,7 @@ def _recovery(record: RollbackRecord) -> str:
 
 def audit_records(engine: Engine, *, agent: str | None) -> tuple[RollbackRecord, ...]:
     """Proven rollbacks newest first, each with its (authenticated) recovery tag when there is one."""
-    recoveries = engine.trusted.tag_messages(TAG_PREFIX)
+    recoveries = engine.trusted.tag_messages(RECOVERY_PREFIX)
     return tuple(
         replace(r, recovery=parse_trailers(recoveries[r.sha[:12]])) if r.sha[:12] in recoveries else r
         for r in engine.trusted.rollbacks(now=datetime.now(UTC), agent=agent)

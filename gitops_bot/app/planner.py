@@ -23,6 +23,7 @@ from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.paths import expand
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.refs import known_good_prefix
 from gitops_bot.core.route import Routed
 from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.target import KnownGood, Target, apply_changes, choose_target, plan_changes
@@ -101,7 +102,7 @@ def _known_good(
     if not culprit.parents:
         return ()
     found = []
-    for tag in trust.tags(f"known-good/{agent}/"):  # a pushed, unauthenticated tag chooses nothing
+    for tag in trust.tags(known_good_prefix(agent)):  # a pushed, unauthenticated tag chooses nothing
         sha = tag.target
         if repo.is_ancestor(sha, culprit.parents[0]):
             found.append(KnownGood(tag.name, repo.commit_info(sha), values_at(repo, sha, policy, agent)))

@@ -1,13 +1,12 @@
 """Alertmanager is the source of truth: pull what fires, so a webhook lost in transit still counts."""
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.service import Bot
-from gitops_bot.core.errors import GitopsBotError
 
 log = logging.getLogger("gitops_bot")
 
@@ -30,8 +29,7 @@ class Resync:
         # Only an optimisation: repeats are harmless because git decides (stale / predates / limits).
         # (fingerprint, startsAt) -> when first queued; pruned on every pull so it stays bounded.
         self._seen: dict[tuple[str, str], float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("resync", self._pass, interval=interval)
 
     def once(self) -> int:
         """Pull once; return how many alerts were queued."""
@@ -60,23 +58,12 @@ class Resync:
 
     def start(self) -> None:
         """Resync now and then every interval, in the background."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gitops-bot-resync", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                if queued := self.once():
-                    log.info("resync: queued %d alert(s) pulled from Alertmanager", queued)
-            except GitopsBotError as e:
-                log.warning("resync: %s", e)
-            if self._stop.wait(self.interval):
-                return
+    def _pass(self) -> None:
+        if queued := self.once():
+            log.info("resync: queued %d alert(s) pulled from Alertmanager", queued)
 
     def stop(self) -> None:
         """Stop pulling."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._loop.stop()

@@ -34,8 +34,8 @@ from gitops_bot.app.config import parse_config
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.alerts import format_time, parse_alert
+from tests.binaries import require_binary
 from tests.conftest import firing_body, policy_yaml
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 ROOT = Path(__file__).resolve().parents[2]

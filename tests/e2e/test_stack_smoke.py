@@ -19,7 +19,7 @@ from gitops_bot_lab.stack import (
     wait_until,
 )
 
-from tests.e2e.stack import require_binary
+from tests.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "manifests" / "monitoring" / "agent-rules.yaml"

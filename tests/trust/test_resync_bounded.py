@@ -13,8 +13,8 @@ from gitops_bot.adapters.journal import Journal
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.core.alerts import format_time
+from tests.binaries import require_binary
 from tests.conftest import EngineFactory, firing_body
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote
 from tests.test_crash_and_cli import free_port
 

@@ -1,6 +1,7 @@
 """Finding 3: trailers and tags anyone can push do not steer the bot (real git, real engine)."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_a_pushed_known_good_tag_without_a_valid_authenticator_chooses_nothing(
 
 
 def test_a_tag_sealed_with_the_previous_key_still_counts_after_rotation(
-    remote: Remote, tmp_path: object
+    remote: Remote, tmp_path: Path
 ) -> None:
     push_tag(remote, "known-good/billing-agent/first", "good")  # sealed with the (now previous) key
     remote.commit(agent_files("billing-agent", "2026.05.9"), "Release billing 2026.05.9 (never baked)")

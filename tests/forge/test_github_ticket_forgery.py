@@ -3,9 +3,14 @@
 import json
 import re
 
+import pytest
+
+from gitops_bot.core.errors import ConfigError
 from gitops_bot.core.github.pr_state import BLOCKED
+from gitops_bot.core.statekey import StateKeys
 from tests.conftest import make_policy, push_tag
 from tests.forge.conftest import ROGUE, Replica, World, veto_policy
+from tests.gitfix import git
 
 TICKET = re.compile(r"<!-- gitops-bot:ticket (.*?) -->", re.DOTALL)
 
@@ -87,3 +92,13 @@ def test_a_veto_tag_sealed_by_the_bot_does_block_the_rollback(world: World) -> N
     outcome = world.replica(policy=veto_policy("5m")).alert()
     assert (outcome.kind, outcome.code) == ("ignored", "duplicate") and "vetoed" in outcome.reason
     assert world.gh.issues == {}
+
+
+def test_without_a_state_key_no_pr_is_half_opened(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("5m"))
+    bot.engine.keys = StateKeys()  # e.g. `gitops-bot rollback` run without $GITOPS_BOT_STATE_KEY
+    with pytest.raises(ConfigError, match="no state key"):
+        bot.alert()
+    assert world.gh.issues == {}
+    assert git(world.remote.bare, "branch", "--list", "gitops-bot/*") == ""

@@ -139,18 +139,18 @@ class GitHubForge:
         if found is not None:
             return found
         mode = plan.policy.action.mode
+        now = self.clock()
+        ticket = self._ticket(plan, now)
+        keys = self._bound()[0].keys  # sealed before anything is pushed: no key, no half-opened PR
+        body = render_body(
+            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now, keys
+        )
         if mode != "auto":  # not approved yet: the trailer says so until the merge fills it in
             sha = amend_message(repo, sha, replace_trailer(plan.message, "Approved-By", "pending"))
         try:
             repo.push(f"{sha}:refs/heads/{branch}")
         except PushRejectedError:
             log.info("branch %s exists (another replica or an earlier try): using it", branch)
-        now = self.clock()
-        ticket = self._ticket(plan, now)
-        keys = self._bound()[0].keys
-        body = render_body(
-            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now, keys
-        )
         title = plan.message.split("\n", 1)[0]
         try:
             pull = self.api.create_pull(head=branch, base=repo.branch, title=title, body=body)

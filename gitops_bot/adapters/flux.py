@@ -167,7 +167,8 @@ class Flux:
         configuration.retries = 0  # our deadline is the deadline; urllib3 must not retry behind it
         return cls(k8s.ApiClient(configuration), timeout_s)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Run one CustomObjectsApi method with the deadline; errors become FluxError."""
         try:
             return cast(dict[str, Any], fn(*args, _request_timeout=self.timeout_s, **kwargs))
         except ApiException as e:
@@ -183,7 +184,7 @@ class Flux:
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
         """One Flux object as a dict."""
         group, version, plural = _API[kind]
-        return self._call(
+        return self.call(
             f"get {kind} {namespace}/{name}",
             self.api.get_namespaced_custom_object,
             group,
@@ -198,7 +199,7 @@ class Flux:
         group, version, plural = _API[kind]
         body = {"metadata": {"annotations": {REQUESTED_AT: value}}}
         what = f"annotate {kind} {namespace}/{name}"
-        self._call(
+        self.call(
             what, self.api.patch_namespaced_custom_object, group, version, namespace, plural, name, body
         )
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from gitops_bot_lab.fakes.kube import FakeKube
 from gitops_bot_lab.fakes.receiver import FakeReceiver
-
 from tests.gitfix import Remote, agent_files, make_remote
 
 ARGO_TOKEN = "argocd-api-token-for-tests"

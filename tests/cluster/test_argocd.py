@@ -3,10 +3,10 @@
 import socket
 
 import pytest
-from gitops_bot_lab.fakes.argocd import FakeArgoCD
 
 from gitops_bot.adapters.argocd import ArgoCD, ArgoCDConfig, ArgoCDError, ArgoErrorKind
 from gitops_bot.core.cluster import ClusterVerdict, argo_verdict
+from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from tests.cluster.conftest import ARGO_TOKEN, release
 from tests.gitfix import Remote, git
 
@@ -35,6 +35,18 @@ def test_refresh_after_revert_reaches_deployed_with_automated_sync(remote: Remot
     outcome = argo_verdict(status, revert, frozenset({revert}), "main")
     assert outcome.verdict is ClusterVerdict.DEPLOYED, outcome.reason
     assert [e.query for e in argo.log if e.method == "GET" and e.query] == [{"refresh": ["normal"]}]
+    assert argo.contract_errors == []
+
+
+def test_rollout_still_progressing_is_waiting_until_healthy(remote: Remote, argo: FakeArgoCD) -> None:
+    release(remote, "1.1.0")
+    argo.tick()
+    argo.app(APP).progressing_passes = 2
+    revert = release(remote, "1.0.0")
+    adapter = client(argo)
+    seen = [argo_verdict(adapter.refresh(APP), revert, frozenset({revert}), "main").verdict for _ in range(3)]
+    assert seen == [ClusterVerdict.WAITING, ClusterVerdict.WAITING, ClusterVerdict.DEPLOYED]
+    assert adapter.status(APP).health_changed_at is not None
     assert argo.contract_errors == []
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 import requests
+
 from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from gitops_bot_lab.fakes.swagger import ContractError, SwaggerContract
-
 from tests.cluster.conftest import ARGO_TOKEN
 
 AUTH = {"Authorization": f"Bearer {ARGO_TOKEN}"}
@@ -98,3 +98,22 @@ def test_generic_validator_routes_templates_and_applies_overrides() -> None:
     quirk.validate_response("GET", "/api/v1/things/x", 200, {"size": 4})
     with pytest.raises(KeyError):
         SwaggerContract(spec, uri="urn:test3", overrides={"#/definitions/nothing/x": {}})
+
+
+def test_raw_json_fields_are_accepted_as_the_real_server_sends_them(argo: FakeArgoCD) -> None:
+    managed = {
+        "manager": "argocd-controller",
+        "operation": "Update",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:status": {".": {}, "f:sync": {}}},
+        "time": "2026-12-02T09:00:00Z",
+    }
+    body = {"metadata": {"name": "a", "managedFields": [managed]}}
+    argo.contract.validate_response("GET", "/api/v1/applications/a", 200, body)
+    with pytest.raises(ContractError, match="fieldsV1"):
+        argo.contract.validate_response(
+            "GET",
+            "/api/v1/applications/a",
+            200,
+            {"metadata": {"managedFields": [{**managed, "fieldsV1": "x"}]}},
+        )

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.fakes.kube import FakeKube
 
 from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind, FluxTarget
 from gitops_bot.core.cluster import ClusterVerdict, flux_verdict
+from gitops_bot_lab.fakes.kube import FakeKube
 from tests.cluster.conftest import GIT_URL, NS, kubeconfig, release
 from tests.gitfix import Remote, git
 
@@ -168,6 +168,13 @@ def test_unreachable_api_server_and_missing_credentials(tmp_path: Path) -> None:
     with pytest.raises(FluxError) as config:
         Flux.connect(str(tmp_path / "absent-kubeconfig"))
     assert config.value.kind is FluxErrorKind.CONFIG
+
+
+def test_in_cluster_mode_outside_a_pod_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(FluxError) as err:
+        Flux.connect()
+    assert err.value.kind is FluxErrorKind.CONFIG and err.value.__cause__ is not None
 
 
 def test_target_reference_must_be_namespace_slash_name() -> None:

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.fakes.kube import FakeKube
-from gitops_bot_lab.fakes.receiver import FakeReceiver, webhook_path
 
 from gitops_bot.adapters.flux import Flux, FluxError, FluxErrorKind, FluxTarget
 from gitops_bot.adapters.flux_receiver import call_receiver
 from gitops_bot.core.cluster import ClusterVerdict, flux_verdict
+from gitops_bot_lab.fakes.kube import FakeKube
+from gitops_bot_lab.fakes.receiver import FakeReceiver, webhook_path
 from tests.cluster.conftest import NS, kubeconfig, release
 from tests.gitfix import Remote
 

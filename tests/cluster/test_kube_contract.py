@@ -5,12 +5,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from gitops_bot_lab.fakes.crd import load_crd
-from gitops_bot_lab.fakes.kube import FakeKube, default_contracts_dir
-from gitops_bot_lab.fakes.patch import PatchError, apply_patch, json_patch, merge_patch
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from gitops_bot_lab.fakes.crd import load_crd
+from gitops_bot_lab.fakes.kube import FakeKube, default_contracts_dir
+from gitops_bot_lab.fakes.patch import PatchError, apply_patch, json_patch, merge_patch
 from tests.cluster.conftest import KUBE_TOKEN, NS
 
 IMAGE = ("image.toolkit.fluxcd.io", "v1", NS)
@@ -40,6 +40,15 @@ def test_image_automation_is_suspended_and_a_tag_excluded_through_patches(kube: 
     listed = cast(dict[str, Any], found)
     assert listed["kind"] == "ImageRepositoryList"
     assert [i["metadata"]["name"] for i in listed["items"]] == ["support"]
+    assert kube.contract_errors == []
+
+
+def test_crd_defaults_are_applied_as_the_api_server_does(kube: FakeKube) -> None:
+    served = api(kube).get_namespaced_custom_object(
+        *IMAGE, "imagerepositories", "support", _request_timeout=5
+    )
+    spec = cast(dict[str, Any], served)["spec"]
+    assert spec["exclusionList"] == ["^.*\\.sig$"] and spec["provider"] == "generic"
     assert kube.contract_errors == []
 
 
@@ -149,8 +158,10 @@ def test_json_patch_test_op_guards_a_concurrent_change(kube: FakeKube) -> None:
     ]
     with pytest.raises(ApiException) as err:
         patch(kube, "imagerepositories", "support", guarded, _content_type="application/json-patch+json")
-    assert err.value.status == 422 and "does not exist" in json.loads(err.value.body or "{}")["message"]
-    assert "exclusionList" not in kube.obj("imagerepositories", NS, "support")["spec"]
+    assert err.value.status == 422 and "test failed" in json.loads(err.value.body or "{}")["message"]
+    assert kube.obj("imagerepositories", NS, "support")["spec"]["exclusionList"] == [
+        "^.*\\.sig$"
+    ]  # CRD default
     assert kube.contract_errors == []
 
 

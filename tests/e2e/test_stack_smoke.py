@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
 from gitops_bot_lab.stack import (
     Received,
@@ -18,7 +19,6 @@ from gitops_bot_lab.stack import (
     start_prometheus,
     wait_until,
 )
-
 from tests.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]

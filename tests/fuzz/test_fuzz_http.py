@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from github import Auth
-from gitops_bot_lab.fakes.github_server import webhook_headers
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from gitops_bot.adapters.journal import Journal
 from gitops_bot.app.github.forge import GitHubForge
 from gitops_bot.app.server import create_app
 from gitops_bot.app.service import Bot
+from gitops_bot_lab.fakes.github_server import webhook_headers
 from tests.conftest import ALERTMANAGER, CONTRACTS, EngineFactory
 from tests.fuzz.budget import EXECUTIONS, FUZZ, bodies, examples
 from tests.gitfix import Remote

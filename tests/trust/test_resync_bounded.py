@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gitops_bot_lab.stack import start_alertmanager
-
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.journal import Journal
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.core.alerts import format_time
+from gitops_bot_lab.stack import start_alertmanager
 from tests.binaries import require_binary
 from tests.conftest import EngineFactory, firing_body
 from tests.gitfix import Remote

@@ -9,6 +9,9 @@ Where the real server differs from its description (documented, not papered over
 - `applicationApplicationSyncRequest.sourcePositions` is `string/int64` in the swagger (the proto3
   JSON mapping), but Argo CD's gateway marshals with Kubernetes' encoding/json and expects numbers;
   the override below accepts both. The bot never sends it.
+- `v1FieldsV1` (metadata.managedFields[].fieldsV1) and `runtimeRawExtension` are described as
+  `{Raw: <base64 string>}` (the Go struct), but both have custom JSON marshallers: the server sends the
+  raw JSON value itself (`{"f:metadata": {...}}`). Overridden to "any object" / "any value".
 - An Application the caller may not see *or that does not exist* answers 403 "permission denied"
   (Argo CD hides existence); the stand-in does the same, so 404 comes only from `fail_next`.
 
@@ -42,7 +45,9 @@ _GRPC_HTTP = {3: 400, 5: 404, 7: 403, 9: 400, 12: 501, 13: 500, 14: 503, 16: 401
 _OVERRIDES = {
     "#/definitions/applicationApplicationSyncRequest/properties/sourcePositions/items": {
         "type": ["integer", "string"]
-    }
+    },
+    "#/definitions/v1FieldsV1": {"type": "object"},
+    "#/definitions/runtimeRawExtension": {},
 }
 
 

@@ -37,6 +37,7 @@ class FakeApp:
     project: str = "default"
     sync_failure: SyncFailure | None = None  # every sync operation ends in this phase
     health_after_sync: str = "Healthy"  # e.g. Degraded, Progressing, Suspended
+    progressing_passes: int = 0  # controller passes a synced app stays Progressing before health_after_sync
     controller_stuck: bool = False  # reconciles never look at git again
     sync_window_denies: bool = False  # a project deny window is active (manualSync false)
     synced_sha: str | None = None
@@ -47,6 +48,7 @@ class FakeApp:
     operation_state: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     reconciled_at: str | None = None
+    rollout_left: int = 0
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     resource_version: int = 1
 
@@ -82,6 +84,10 @@ class ArgoController:
         if app.controller_stuck:
             return
         app.reconciled_at = now()
+        if app.rollout_left > 0:  # pods of the last sync are still rolling out
+            app.rollout_left -= 1
+            if app.rollout_left == 0:
+                app.set_health(app.health_after_sync)
         target = self.git.commit(app.target_revision or "HEAD")
         if target is None:
             return  # real Argo CD sets a ComparisonError condition; the bot only sees no progress
@@ -135,7 +141,8 @@ class ArgoController:
         }
         if phase == "Succeeded" and sha is not None:
             app.synced_sha = app.compared_sha = sha
-            app.set_health(app.health_after_sync)
+            app.rollout_left = app.progressing_passes
+            app.set_health("Progressing" if app.progressing_passes else app.health_after_sync)
             app.history.append(
                 {
                     "id": next(_ids),

@@ -62,6 +62,21 @@ def _structural(schema: Any) -> Any:
     return out
 
 
+def _apply_defaults(schema: Any, value: Any) -> None:
+    """Structural defaulting: a missing field whose schema has `default` gets it (inside existing parents)."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name not in value and isinstance(sub, dict) and "default" in sub:
+                value[name] = copy.deepcopy(sub["default"])
+            if name in value:
+                _apply_defaults(sub, value[name])
+    elif isinstance(value, list):
+        for item in value:
+            _apply_defaults(schema.get("items"), item)
+
+
 @dataclass(frozen=True)
 class CustomResource:
     """One served version of a CRD: its coordinates and a validator for its objects."""
@@ -81,6 +96,10 @@ class CustomResource:
     @functools.cached_property
     def _validator(self) -> Draft4Validator:
         return Draft4Validator(self.schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    def default(self, obj: Any) -> None:
+        """Fill in the schema's `default`s, in place, as the API server does on every write."""
+        _apply_defaults(self.schema, obj)
 
     def errors(self, obj: Any) -> list[str]:
         """Schema violations of one object (empty list when it conforms)."""

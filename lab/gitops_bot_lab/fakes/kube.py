@@ -126,6 +126,7 @@ class FakeKube:
         meta.update(uid=str(uuid.uuid4()), resourceVersion="1", generation=1, creationTimestamp=now())
         meta.setdefault("namespace", "flux-system")
         key = (crd.plural, meta["namespace"], meta["name"])
+        crd.default(obj)
         self._check(crd, obj, "created object")
         with self.lock:
             self.objects[key] = obj
@@ -237,6 +238,7 @@ class FakeKube:
                 patched.pop("status")
         for field in ("uid", "generation", "creationTimestamp", "name", "namespace"):
             patched["metadata"][field] = current["metadata"][field]
+        crd.default(patched)
         if not self._check(crd, patched, "patch result"):
             raise KubeError(422, f'{crd.kind} "{key[2]}" is invalid against its CRD schema')
         spec_changed = patched.get("spec") != current.get("spec")

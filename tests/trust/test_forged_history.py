@@ -1,5 +1,8 @@
 """Finding 3: trailers and tags anyone can push do not steer the bot (real git, real engine)."""
 
+import json
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +15,9 @@ from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.statekey import StateKeys
-from tests.conftest import STATE_KEY, EngineFactory, make_alert, make_policy, push_tag
+from tests.conftest import STATE_KEY, EngineFactory, firing_body, make_alert, make_policy, push_tag
 from tests.gitfix import Remote, agent_files, git
+from tests.test_crash_and_cli import free_port, post, start_server, write_config
 
 ROGUE = "2026.06.0"
 FLEET_OF_ONE = {"perAgent": {"max": 1, "window": "1h"}, "fleet": {"max": 1, "window": "10m"}}
@@ -143,3 +147,31 @@ def test_a_forged_recovery_tag_ends_no_watch_and_shows_in_no_audit(
     assert watcher.resume(now=datetime.now(UTC) + timedelta(seconds=1)) == 1  # still watched
     (record,) = audit_records(engine, agent="billing-agent")
     assert record.recovery is None
+
+
+def test_serve_ignores_forged_rollback_records_in_limits_audit_and_metrics(
+    remote: Remote, tmp_path: Path
+) -> None:
+    first = remote.head()
+    for i in range(5):  # a teammate's README edits dressed up as rollbacks: the fleet breaker is 5/10m
+        trailers = _trailers("support-bot", first, "v1.9.3", "v1.9.2")
+        _forge(
+            remote, {"README.md": f"edit {i}\n"}, f"Roll back support-bot #{i}", trailers, datetime.now(UTC)
+        )
+    remote.commit(agent_files("billing-agent", ROGUE), "Release billing 2026.06.0")
+    port = free_port()
+    proc = start_server(write_config(tmp_path, remote, port), port)
+    try:
+        assert post(port, firing_body("billing-agent", ROGUE, started=remote.clock)) == 200
+        deadline = time.monotonic() + 30
+        while not git(remote.bare, "log", "-1", "--format=%s", "main").startswith("Roll back billing-agent"):
+            assert time.monotonic() < deadline, "the breaker held the real rollback back"
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        audit = json.loads(urllib.request.urlopen(f"{base}/api/v1/rollbacks", timeout=10).read())
+        metrics = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert [(r["agent"], r["from"], r["to"]) for r in audit] == [("billing-agent", ROGUE, "2026.05.2")]
+    assert 'gitops_bot_untrusted_state_total{kind="rollback_record"} 5.0' in metrics

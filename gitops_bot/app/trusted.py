@@ -127,7 +127,7 @@ def _moved(before: Values, after: Values, from_version: str, to_version: str) ->
 
 
 class Reported:
-    """Logs each refused record or tag once and hands every refusal to the hooks (metrics)."""
+    """Logs each refused record or tag once and counts it once through the hooks (metrics)."""
 
     def __init__(self) -> None:
         self.hooks: list[Callable[[str], None]] = []

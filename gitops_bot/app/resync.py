@@ -33,15 +33,17 @@ class Resync:
 
     def once(self) -> int:
         """Pull once; return how many alerts were queued."""
-        queued, now, firing = 0, self.clock(), set()
-        for state in self.alertmanager.firing():
+        queued, now, seen_now = 0, self.clock(), set()
+        firing = self.alertmanager.firing()
+        self.bot.metrics.last_sync.labels("alertmanager").set(time.time())
+        for state in firing:
             key = (state.alert.fingerprint, state.alert.starts_at.isoformat())
-            firing.add(key)
+            seen_now.add(key)
             if key not in self._seen:
                 self.bot.enqueue(state.alert)  # a JournalError leaves it unseen, so it is pulled again
                 self._seen[key] = now
                 queued += 1
-        self._prune(firing, now)
+        self._prune(seen_now, now)
         return queued
 
     def _prune(self, firing: set[tuple[str, str]], now: float) -> None:

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import islice
 
+from gitops_bot.adapters.github.git import changed_files
 from gitops_bot.adapters.gitrepo import GitRepo
-from gitops_bot.app.planner import history_paths, values_at, version_files
+from gitops_bot.app.manifests import field_files, values_at
+from gitops_bot.app.planner import history_paths
 from gitops_bot.core.culprit import Values
 from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.statekey import StateKeys, TagRecord, seal_tag, tag_is_authentic
+from gitops_bot.core.templates import match_template
 from gitops_bot.core.trailers import RollbackRecord
 from gitops_bot.core.versions import display_version
 
@@ -86,43 +89,68 @@ class TrustedState:
         if not parents:
             return "a root commit cannot be a rollback"
         named = [p for p in self.policies if p.name == r.policy]
+        changed: list[str] | None = None
         for policy in named + [p for p in self.policies if p not in named]:
-            before = values_at(self.repo, parents[0], policy, r.agent)
-            after = values_at(self.repo, r.sha, policy, r.agent)
-            moved = _moved(before, after, r.from_version, r.to_version)
-            if moved and self._introduced(policy, r, parents[0], moved):
-                return None
+            if policy.template_labels and changed is None:
+                changed = changed_files(self.repo, parents[0], r.sha)
+            for bindings in _bindings(policy, r.agent, changed or []):
+                before = values_at(self.repo, parents[0], policy, bindings)
+                after = values_at(self.repo, r.sha, policy, bindings)
+                moved = _moved(policy, before, after, r.from_version, r.to_version)
+                if moved and self._introduced(policy, bindings, r, parents[0], moved):
+                    return None
         return f"its diff does not move {r.agent} {r.from_version} -> {r.to_version} after Rollback-Of"
 
-    def _introduced(self, policy: Policy, r: RollbackRecord, parent: str, fields: list[int]) -> bool:
+    def _introduced(
+        self, policy: Policy, bindings: dict[str, str], r: RollbackRecord, parent: str, fields: list[int]
+    ) -> bool:
         """Whether Rollback-Of is a first-parent ancestor of parent that set a field to Rollback-From."""
-        history = self.repo.commits(parent, history_paths(version_files(policy, r.agent)))
+        history = self.repo.commits(parent, history_paths(field_files(policy, bindings)))
         try:
             for commit in islice(history, MAX_PROOF_WALK):
                 if commit.sha != r.culprit:
                     continue
                 if not commit.parents:
                     return False
-                after = values_at(self.repo, commit.sha, policy, r.agent)
-                before = values_at(self.repo, commit.parents[0], policy, r.agent)
+                after = values_at(self.repo, commit.sha, policy, bindings)
+                before = values_at(self.repo, commit.parents[0], policy, bindings)
+                prefixes = [f.version_prefix for f in policy.fields]
                 return any(
-                    before[i] != after[i] and display_version(after[i]) == r.from_version for i in fields
+                    before[i] != after[i] and display_version(after[i], prefixes[i]) == r.from_version
+                    for i in fields
                 )
         finally:
             history.close()
         return False
 
 
-def _moved(before: Values, after: Values, from_version: str, to_version: str) -> list[int]:
+def _bindings(policy: Policy, agent: str, changed: list[str]) -> list[dict[str, str]]:
+    """Template bindings the record can stand for: the agent's, plus labels such as {env} read back
+    from the files the commit changed (a rollback only rewrites files its policy's fields name)."""
+    if not policy.template_labels:
+        return [{"agent": agent}]
+    found: list[dict[str, str]] = []
+    for field in policy.fields:
+        for file in changed:
+            extra = match_template(field.file, file, {"agent": agent})
+            bindings = {**(extra or {}), "agent": agent}
+            complete = extra is not None and all(n in bindings for n in policy.template_labels)
+            if complete and bindings not in found:
+                found.append(bindings)
+    return found
+
+
+def _moved(policy: Policy, before: Values, after: Values, from_version: str, to_version: str) -> list[int]:
     """Fields the commit changed from a value showing from_version to one showing to_version."""
+    prefixes = [f.version_prefix for f in policy.fields]
     return [
         i
-        for i, (b, a) in enumerate(zip(before, after, strict=True))
+        for i, (b, a, prefix) in enumerate(zip(before, after, prefixes, strict=True))
         if b is not None
         and a is not None
         and b != a
-        and display_version(b) == from_version
-        and display_version(a) == to_version
+        and display_version(b, prefix) == from_version
+        and display_version(a, prefix) == to_version
     ]
 
 

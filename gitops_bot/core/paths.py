@@ -14,13 +14,12 @@ def has_control(value: str) -> bool:
 
 
 def is_plain_name(value: str) -> bool:
-    """Whether a label value is safe to put into a path: no separators, no dot-dot, not empty."""
-    return _AGENT_NAME.fullmatch(value) is not None and ".." not in value and not has_control(value)
+    """Whether a label value is safe to put into a path: no separators, no dot-dot, not empty, no
+    control character.
 
-
-def expand(template: str, agent: str) -> str:
-    """Put the agent's name into a path template."""
-    return template.replace("{agent}", agent)
+    fullmatch, not match: `$` would let a trailing newline through.
+    """
+    return bool(_AGENT_NAME.fullmatch(value)) and ".." not in value and not has_control(value)
 
 
 @lru_cache(maxsize=256)

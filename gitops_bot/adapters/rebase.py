@@ -8,7 +8,6 @@ head (no work tree, index or reset), then the push.
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import git
 
@@ -41,7 +40,7 @@ def moved_under(repo: GitRepo, old: str, new: str, files: Sequence[str]) -> bool
     """
     cat = repo.repo.git
     try:
-        if any(_blob(cat, old, f) != _blob(cat, new, f) for f in files):
+        if any(repo.blob_id(old, f) != repo.blob_id(new, f) for f in files):
             return True
         seen: set[str] = set()
         todo = [new]
@@ -63,13 +62,6 @@ def moved_under(repo: GitRepo, old: str, new: str, files: Sequence[str]) -> bool
     except (ValueError, git.GitCommandError) as e:
         raise GitError(f"cannot compare {old[:12]}..{new[:12]}: {e}") from e
     return False
-
-
-def _blob(cat: Any, rev: str, path: str) -> str | None:
-    try:
-        return str(cat.get_object_header(f"{rev}:{path}")[0])
-    except ValueError:  # absent at that revision
-        return None
 
 
 def commit_onto(repo: GitRepo, parent: str, files: Mapping[str, bytes], message: str) -> str:

@@ -15,6 +15,7 @@ from gitops_bot.app.forge import Forge
 from gitops_bot.app.manifests import field_files
 from gitops_bot.app.planner import plan_rollback
 from gitops_bot.app.redo import Backoff
+from gitops_bot.app.trusted import Reported, TrustedState
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, GitError, PushRejectedError
@@ -23,6 +24,7 @@ from gitops_bot.core.pause import PAUSE_FILE, pause_verdict, read_pause
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
+from gitops_bot.core.statekey import StateKeys
 
 log = logging.getLogger("gitops_bot")
 Gate = Callable[[Routed], tuple[Verdict | None, str]]
@@ -57,9 +59,13 @@ class Engine:
         clock: Callable[[], datetime] = _utcnow,
         deadline: float = 120.0,
         gate: Gate | None = None,
+        keys: StateKeys | None = None,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
         self.gate = gate
+        self.keys = keys or StateKeys()  # none: nothing the bot signed can be trusted or written
+        self.reported = Reported()
+        self.trusted = TrustedState(repo, policies, self.keys, self.reported)
         self.clock, self.deadline = clock, deadline
         self.races_lost = 0  # pushes the remote refused because the branch moved (a metric)
         self.on_race_lost: list[Callable[[], None]] = []
@@ -133,7 +139,7 @@ class Engine:
             backoff = Backoff(self.deadline)
             while True:
                 head = self.sync()
-                plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
+                plan = plan_rollback(self.repo, routed, head=head, now=self.clock(), trust=self.trusted)
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)
                 if dry_run:

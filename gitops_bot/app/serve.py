@@ -22,7 +22,7 @@ from waitress.server import create_server
 
 from gitops_bot.app.config import Config
 from gitops_bot.app.server import create_app
-from gitops_bot.app.wiring import Runtime
+from gitops_bot.app.wiring import Runtime, make_engine, state_keys
 from gitops_bot.core.errors import ConfigError
 
 log = logging.getLogger("gitops_bot")
@@ -38,6 +38,28 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
             f"${config.token_env} is not set: refusing to serve without a token (or pass --insecure-no-auth)"
         )
     return token
+
+
+def read_token(config: Config) -> str | None:
+    """The audit's bearer token when `server.read_token_env` names one; it must then be set."""
+    if config.read_token_env is None:
+        return None
+    token = os.environ.get(config.read_token_env) or None
+    if token is None:
+        raise ConfigError(f"${config.read_token_env} is not set (server.read_token_env)")
+    return token
+
+
+def check_state_key(config: Config, *, insecure: bool) -> None:
+    """Refuse to run without a state key unless told to (then bot tags and tickets are not authenticated)."""
+    if state_keys(config).configured:
+        return
+    if not insecure:
+        raise ConfigError(
+            f"${config.state_key_env} is not set: refusing to serve without a state key "
+            "(or pass --insecure-no-state-key)"
+        )
+    log.warning("no state key: bot tags and PR tickets are NOT authenticated (--insecure-no-state-key)")
 
 
 def access_log(app: WSGIApp) -> WSGIApp:
@@ -70,14 +92,15 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
     raise _Drain()
 
 
-def serve(config: Config, *, insecure: bool) -> int:
+def serve(config: Config, *, insecure: bool, insecure_state: bool = False) -> int:
     """Run until SIGTERM/SIGINT; journaled alerts not yet handled resume on the next start."""
-    token = alert_token(config, insecure=insecure)
-    runtime = Runtime(config)
+    token, reader = alert_token(config, insecure=insecure), read_token(config)
+    check_state_key(config, insecure=insecure_state)
+    runtime = Runtime(config, make_engine(config, insecure_state=insecure_state))
     runtime.start()
     read_timeout = max(1, round(config.read_timeout))
     server = create_server(
-        access_log(create_app(runtime.bot, token=token, max_body=config.max_body)),
+        access_log(create_app(runtime.bot, token=token, read_token=reader, max_body=config.max_body)),
         host=config.listen_host,
         port=config.listen_port,
         threads=config.threads,

@@ -36,8 +36,14 @@ def _authenticate(token: str | None) -> None:
         raise AuthenticationError("missing or wrong bearer token")
 
 
-def create_app(bot: Bot, *, token: str | None, max_body: int = MAX_BODY) -> Flask:
-    """The Flask app; token None means authentication was explicitly switched off."""
+def create_app(
+    bot: Bot, *, token: str | None, read_token: str | None = None, max_body: int = MAX_BODY
+) -> Flask:
+    """The Flask app; token None means authentication was explicitly switched off.
+
+    read_token, when given, guards the audit (`/api/v1/rollbacks`); `/metrics` and `/healthz`
+    stay open so scrapers and probes need no secret.
+    """
     app = Flask(__name__)
 
     def read_body() -> bytes | None:
@@ -73,10 +79,11 @@ def create_app(bot: Bot, *, token: str | None, max_body: int = MAX_BODY) -> Flas
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:
+        _authenticate(read_token)
         agent = request.args.get("agent") or None
         if problem := bot.engine.clone_problem():  # a deleted or locked clone is repaired first
             return _error(503, problem)
-        return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
+        return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
 
     @app.get("/readyz")
     @app.get("/healthz")  # kept for old probes: same meaning as /readyz

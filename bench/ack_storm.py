@@ -110,7 +110,7 @@ def start_serve(root: Path, bare: Path) -> tuple["subprocess.Popen[bytes]", int]
         f"server: {{listen: '127.0.0.1:{port}', alertmanager_token_env: BENCH_TOKEN}}\n"
         f"policies: {ROOT / 'policies'}\n"
     )
-    env = {**os.environ, "BENCH_TOKEN": TOKEN}
+    env = {**os.environ, "BENCH_TOKEN": TOKEN, "GITOPS_BOT_STATE_KEY": "bench-state-key-0123456789"}
     log = open(root / "serve.log", "wb")  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitops_bot.cli", "serve", "--config", str(config), "--log-level", "warning"],

@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--agent", required=True)
         c.add_argument("--version")
         c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
-        c.add_argument("--json" if name == "culprit" else "--dry-run", action="store_true")
+        c.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _rollback_options(sub.choices["rollback"])
     audit = sub.add_parser("audit", help="list rollbacks recorded in git")
     audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     audit.add_argument("--json", action="store_true")
@@ -62,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _rollback_options(c: argparse.ArgumentParser) -> None:
+    """What a workflow step (or an operator acting for an alert) passes on to the rollback commit."""
+    c.add_argument("--dry-run", action="store_true", help="plan only: print what would be rolled back")
+    c.add_argument("--approved-by", help="Approved-By trailer (default: cli:<user>)")
+    c.add_argument("--alertname", help="Alert-Name trailer (default: ManualRollback)")
+    c.add_argument("--fingerprint", help="Alert-Fingerprint trailer (default: manual)")
+    c.add_argument(
+        "--gate", action="store_true", help="ask Alertmanager/Prometheus before pushing, as an alert does"
+    )
+    c.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="DIR",
+        help="also write outcome, reason, culprit, from, to, commit as one file each into DIR (step outputs)",
+    )
+
+
 def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: str) -> Routed:
     if not is_plain_name(args.agent):
         raise UsageError(f"--agent {args.agent!r} is not a plain agent name")
@@ -69,7 +87,8 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
     if not candidates:
         raise UsageError(f"no policy named {args.policy!r}")
     policy = candidates[0]
-    labels = {"alertname": "ManualRollback", policy.agent_label: args.agent}
+    alertname = getattr(args, "alertname", None) or "ManualRollback"
+    labels = {"alertname": alertname, policy.agent_label: args.agent}
     if args.version and policy.version_label:
         labels[policy.version_label] = args.version
     alert = Alert(
@@ -79,7 +98,7 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
         starts_at=datetime.now(UTC),
         ends_at=None,
         generator_url="",
-        fingerprint="manual",
+        fingerprint=getattr(args, "fingerprint", None) or "manual",
     )
     return Routed(alert=alert, policy=policy, agent=args.agent, version=args.version, approved_by=who)
 
@@ -149,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
         for line in watch_good_once(engine, prometheus_url=config.prometheus_url):
             print(line)
         return 0
-    who = f"cli:{getpass.getuser()}"
+    who = getattr(args, "approved_by", None) or f"cli:{getpass.getuser()}"
     if args.command == "mark-good":
         from gitops_bot.app.known_good import mark_good
 
@@ -157,9 +176,31 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     routed = _manual(args, engine.policies, who)
     dry = args.command == "culprit" or args.dry_run
-    # An operator's explicit request is not re-checked against Alertmanager or Prometheus.
-    outcome = engine.handle_routed(routed, dry_run=dry, check=False)
-    return _print_outcome(outcome, as_json=getattr(args, "json", False))
+    # An operator's explicit request is not re-checked against Alertmanager or Prometheus, unless
+    # it acts for an alert (a workflow's apply step passes --gate).
+    outcome = engine.handle_routed(routed, dry_run=dry, check=getattr(args, "gate", False))
+    if getattr(args, "outputs", None) is not None:
+        _write_outputs(args.outputs, outcome)
+    return _print_outcome(outcome, as_json=args.json)
+
+
+def _write_outputs(folder: Path, outcome: Outcome) -> None:
+    """One file per field, the form Argo's `outputs.parameters[].valueFrom.path` reads."""
+    plan = outcome.plan
+    values = {
+        "outcome": outcome.kind,
+        "reason": outcome.reason,
+        "culprit": plan.culprit.sha if plan else "",
+        "from": plan.from_version if plan else "",
+        "to": plan.to_version if plan else "",
+        "commit": outcome.commit or "",
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, value in values.items():
+            (folder / name).write_text(value)
+    except OSError as e:
+        raise UsageError(f"cannot write --outputs into {folder}: {e}") from e
 
 
 def main(argv: Sequence[str] | None = None) -> int:

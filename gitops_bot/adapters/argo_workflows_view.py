@@ -1,0 +1,42 @@
+"""Argo's Workflow JSON read into the project's WorkflowView (the SDK's models cannot hold it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gitops_bot.core.workflow import APPROVE_NODE, ApproveNode, WorkflowView
+
+
+def to_view(data: Mapping[str, Any]) -> WorkflowView:
+    """A workflow from the server; missing status fields mean Pending."""
+    meta, spec, status = data.get("metadata") or {}, data.get("spec") or {}, data.get("status") or {}
+    params = {
+        str(p.get("name")): str(p.get("value", ""))
+        for p in (spec.get("arguments") or {}).get("parameters") or []
+    }
+    return WorkflowView(
+        name=str(meta.get("name", "")),
+        phase=str(status.get("phase") or ""),
+        created=datetime.fromisoformat(str(meta.get("creationTimestamp"))),
+        parameters=params,
+        approve=_approve(status.get("nodes") or {}),
+        message=str(status.get("message") or ""),
+    )
+
+
+def _approve(nodes: Mapping[str, Any]) -> ApproveNode | None:
+    for node in nodes.values():
+        if node.get("displayName") == APPROVE_NODE and node.get("type") == "Suspend":
+            values = {
+                str(p.get("name")): str(p["value"])
+                for p in (node.get("outputs") or {}).get("parameters") or []
+                if "value" in p
+            }
+            return ApproveNode(
+                phase=str(node.get("phase") or ""),
+                held_by=values.get("heldBy", ""),
+                approved_by=values.get("approvedBy", ""),
+            )
+    return None

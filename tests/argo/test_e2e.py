@@ -1,0 +1,114 @@
+"""The shipped WorkflowTemplate, executed by the stand-in with the installed gitops-bot over a bare git remote."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
+
+from tests.argo.conftest import NAMESPACE
+from tests.argo.helpers import adapter, finished, node, request, trailers, waiting_at_approve
+from tests.gitfix import Remote, agent_files
+
+
+@pytest.fixture
+def rogue(remote: Remote) -> str:
+    """billing-agent 2026.06.0 released after 2026.05.2: the culprit."""
+    return remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+
+
+def test_approve_resumes_only_the_approve_node_and_apply_lands_the_revert(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    waiting = argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    plan = node(waiting, "plan")
+    assert plan is not None and {p["name"]: p["value"] for p in plan["outputs"]["parameters"]} == {
+        "outcome": "planned",
+        "culprit": rogue,
+        "from": "2026.06.0",
+        "to": "2026.05.2",
+    }
+    assert remote.remote_head() == rogue  # nothing lands while approve waits
+    bot.approve(name, "alice")
+    done = argo.wait_for(NAMESPACE, name, finished)
+    assert done["status"]["phase"] == "Succeeded"
+    assert [n["displayName"] for n in done["status"]["nodes"].values() if n["type"] != "StepGroup"] == [
+        name,
+        "plan",
+        "approve",
+        "apply",
+        "verify",
+    ]
+    resumes = [x for x in argo.log if x.path.endswith("/resume")]
+    assert [x.body for x in resumes] == [
+        {"name": name, "namespace": NAMESPACE, "nodeFieldSelector": "displayName=approve"}
+    ]
+    assert trailers(remote) == {
+        "Rollback-Of": rogue,
+        "Rollback-Agent": "billing-agent",
+        "Rollback-From": "2026.06.0",
+        "Rollback-To": "2026.05.2",
+        "Alert-Name": "AgentPolicyViolations",
+        "Alert-Fingerprint": "3ecc831ed00f1c68",
+        "Policy": "agents",
+        "Approved-By": "alice",
+    }
+    assert "billing-agent:2026.05.2" in remote.show("agents/billing-agent/deployment.yaml")
+    assert remote.count() == 3 and argo.contract_errors == []
+
+
+def test_veto_stops_the_workflow_and_nothing_lands(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    bot.veto(name, "bob", "the spike is a load test")
+    done = argo.wait_for(NAMESPACE, name, finished)
+    approve = node(done, "approve")
+    assert done["status"]["phase"] == "Failed" and node(done, "apply") is None
+    assert approve is not None and approve["phase"] == "Failed"
+    assert approve["message"] == "vetoed by bob: the spike is a load test"
+    assert remote.remote_head() == rogue and argo.contract_errors == []
+
+
+def test_the_deadline_resumes_a_waiting_rollback_but_not_a_held_one(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    remote.commit(agent_files("triage-agent", "1.3.0"), "Release triage 1.3.0")
+    replica_a, replica_b = adapter(argo), adapter(argo)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    billing = replica_a.submit(request(deadline=past)).name
+    triage = replica_a.submit(request("triage-agent", "1.3.0", deadline=past)).name
+    for name in (billing, triage):
+        argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    replica_b.hold(triage, "carol")
+    assert replica_a.resume_due(datetime.now(UTC) - timedelta(minutes=5)) == []  # window still open then
+    assert replica_b.resume_due(datetime.now(UTC)) == [billing]  # any replica, from the workflows' own state
+    assert replica_a.resume_due(datetime.now(UTC)) == []
+    done = argo.wait_for(NAMESPACE, billing, finished)
+    assert done["status"]["phase"] == "Succeeded"
+    assert trailers(remote)["Approved-By"] == "veto-window-expired"
+    held = replica_a.get(triage)
+    assert held is not None and held.approve is not None
+    assert (held.phase, held.approve.phase, held.approve.held_by) == ("Running", "Running", "carol")
+    replica_a.approve(triage, "carol")  # /unhold releases it
+    argo.wait_for(NAMESPACE, triage, finished)
+    assert trailers(remote)["Rollback-Agent"] == "triage-agent"
+    assert trailers(remote)["Approved-By"] == "carol" and argo.contract_errors == []
+
+
+def test_a_stale_alert_plans_nothing_and_skips_approve_and_apply(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    name = adapter(argo).submit(request(version="2026.04.9")).name  # a version no longer deployed
+    done = argo.wait_for(NAMESPACE, name, finished)
+    assert done["status"]["phase"] == "Succeeded"
+    assert [node(done, step)["phase"] for step in ("plan", "approve", "apply", "verify")] == [  # type: ignore[index]
+        "Succeeded",
+        "Skipped",
+        "Skipped",
+        "Skipped",
+    ]
+    assert remote.remote_head() == rogue

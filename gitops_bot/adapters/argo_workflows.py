@@ -49,8 +49,8 @@ from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_template_ref im
 )
 from argo_workflows.model.object_meta import ObjectMeta
 
-from gitops_bot.adapters.argo_workflows_view import to_view
-from gitops_bot.core.errors import GitopsBotError
+from gitops_bot.adapters.argo_workflows_view import error_from, to_view
+from gitops_bot.core.errors import ArgoWorkflowsError, NodeNotSuspendedError
 from gitops_bot.core.workflow import (
     APPROVE_NODE,
     KEY_LABEL,
@@ -69,20 +69,7 @@ from gitops_bot.core.workflow import (
 
 log = logging.getLogger("gitops_bot")
 _SELECTOR = f"displayName={APPROVE_NODE}"
-_NOT_SUSPENDED = "only targets suspend nodes"
 _ALREADY_SET = "already set"
-
-
-class ArgoWorkflowsError(GitopsBotError):
-    """Argo Workflows refused or failed a call; `status` is the HTTP status (0: no answer)."""
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class NodeNotSuspendedError(ArgoWorkflowsError):
-    """No waiting `approve` node: already resumed, stopped, or the workflow is past it."""
 
 
 class ArgoWorkflows:
@@ -243,7 +230,7 @@ class ArgoWorkflows:
                 response = fn()
                 return json.loads(response.data or b"{}")
             except ApiException as e:
-                error = _wrap(what, e)
+                error = error_from(what, int(e.status or 0), e.body, str(e.reason))
                 cause: Exception = e
             except (ApiTypeError, ApiValueError) as e:  # our request did not fit the SDK's models
                 raise ArgoWorkflowsError(f"Argo Workflows {what}: bad request: {e}") from e
@@ -258,15 +245,3 @@ class ArgoWorkflows:
             log.warning("%s; retrying in %.2fs (try %d of %d)", error, delay, attempt, self.attempts)
             self._sleep(delay)
         raise AssertionError("unreachable")
-
-
-def _wrap(what: str, e: ApiException) -> ArgoWorkflowsError:
-    status = int(e.status or 0)
-    try:
-        message = str(json.loads(e.body or "{}").get("message", "")) or str(e.reason)
-    except ValueError:
-        message = str(e.reason)
-    text = f"Argo Workflows {what}: HTTP {status}: {message}"
-    if _NOT_SUSPENDED in message:
-        return NodeNotSuspendedError(text, status)
-    return ArgoWorkflowsError(text, status)

@@ -1,11 +1,14 @@
-"""Argo's Workflow JSON read into the project's WorkflowView (the SDK's models cannot hold it)."""
+"""Argo's answers read into the project's types: Workflow JSON into WorkflowView (the SDK's models
+cannot hold a pending one), gRPC-gateway error bodies into ArgoWorkflowsError."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from gitops_bot.core.errors import ArgoWorkflowsError, NodeNotSuspendedError
 from gitops_bot.core.workflow import APPROVE_NODE, ApproveNode, WorkflowView
 
 
@@ -40,3 +43,15 @@ def _approve(nodes: Mapping[str, Any]) -> ApproveNode | None:
                 approved_by=values.get("approvedBy", ""),
             )
     return None
+
+
+def error_from(what: str, status: int, body: object, reason: str) -> ArgoWorkflowsError:
+    """The gateway's `{code, message}` body as our error; updateSuspendedNode's refusal is typed."""
+    try:
+        message = str(json.loads(str(body or "{}")).get("message", "")) or reason
+    except (ValueError, AttributeError):
+        message = reason
+    text = f"Argo Workflows {what}: HTTP {status}: {message}"
+    if "only targets suspend nodes" in message:  # Argo answers 500 for it; retrying cannot help
+        return NodeNotSuspendedError(text, status=status)
+    return ArgoWorkflowsError(text, status=status)

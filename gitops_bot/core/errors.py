@@ -79,3 +79,15 @@ class MergeRefusedError(GitHubError):
 
 class WebhookPayloadError(GitopsBotError):
     """A GitHub webhook body or its headers are not what GitHub sends."""
+
+
+class ArgoWorkflowsError(GitopsBotError):
+    """An Argo Workflows server call failed; `status` is the HTTP status (0: no answer at all)."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NodeNotSuspendedError(ArgoWorkflowsError):
+    """No waiting `approve` node: already resumed, stopped, or the workflow is past it."""

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 import threading
-import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_bot_lab.fakes.argo_exec import NodeError, WorkflowRun
-from gitops_bot_lab.fakes.argo_nodes import FAILED, SUCCEEDED, Selector, now_rfc3339
+from gitops_bot_lab.fakes.argo_exec import WorkflowRun
+from gitops_bot_lab.fakes.argo_nodes import FAILED, SUCCEEDED, NodeError, Selector
 from gitops_bot_lab.fakes.argo_pods import Cluster
+from gitops_bot_lab.fakes.argo_requests import (
+    ApiError,
+    declared_parameters,
+    json_object,
+    label_filter,
+    object_meta,
+    parse_create,
+    parse_submit,
+    resource_version,
+)
 from gitops_bot_lab.fakes.argo_subset import Unsupported, check_spec
 
-_GRPC_HTTP = {2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 10: 409, 12: 501, 13: 500, 14: 503, 16: 401}
-_SUBMIT_OPTIONS = {"name", "generateName", "labels", "parameters"}
 _QUERY_OK = {"WorkflowService_ListWorkflows": {"listOptions.labelSelector"}}
-
-
-class ApiError(Exception):
-    """An error answer: gRPC code and message."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def error_body(code: int, message: str) -> tuple[int, dict[str, Any]]:
-    """The HTTP status grpc-gateway maps the code to, and its body."""
-    return _GRPC_HTTP.get(code, 500), {"error": message, "code": code, "message": message}
 
 
 @dataclass
@@ -107,7 +99,7 @@ class Store:
         with self._lock:
             if (ns, name) in self.templates:
                 raise ApiError(6, f'workflowtemplates.argoproj.io "{name}" already exists')
-            template["metadata"] |= _meta(ns)
+            template["metadata"] |= object_meta(ns)
             self.templates[(ns, name)] = template
         return template
 
@@ -122,39 +114,17 @@ class Store:
 
     def create_from_request(self, ns: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /api/v1/workflows/{ns}: only `spec.workflowTemplateRef` workflows (no inline templates)."""
-        extra = set(body) - {"namespace", "workflow"}
-        workflow = body.get("workflow", {})
-        spec, meta = workflow.get("spec", {}), workflow.get("metadata", {})
-        extra |= {f"spec.{k}" for k in set(spec) - {"workflowTemplateRef", "arguments"}}
-        extra |= {f"metadata.{k}" for k in set(meta) - {"name", "generateName", "labels", "namespace"}}
-        if extra or "workflowTemplateRef" not in spec:
-            raise ApiError(
-                3, f"the stand-in runs workflowTemplateRef workflows only; unsupported: {sorted(extra)}"
-            )
-        ref = spec["workflowTemplateRef"]
-        if set(ref) != {"name"}:
-            raise ApiError(3, "workflowTemplateRef: only `name` (no clusterScope)")
-        params = {p["name"]: p.get("value") for p in spec.get("arguments", {}).get("parameters", [])}
-        return self._start(ns, ref["name"], meta, params)
+        return self._start(ns, *parse_create(body))
 
     def submit(self, ns: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /submit from a WorkflowTemplate, with `submitOptions` name/generateName/labels/parameters."""
-        options = body.get("submitOptions", {})
-        extra = set(options) - _SUBMIT_OPTIONS
-        if body.get("resourceKind") != "WorkflowTemplate" or extra:
-            raise ApiError(3, f"the stand-in submits WorkflowTemplates only; unsupported: {sorted(extra)}")
-        labels = dict(kv.split("=", 1) for kv in options.get("labels", "").split(",") if kv)
-        params = dict(kv.split("=", 1) for kv in options.get("parameters", []))
-        meta = {"name": options.get("name"), "generateName": options.get("generateName"), "labels": labels}
-        return self._start(
-            ns, str(body.get("resourceName", "")), {k: v for k, v in meta.items() if v}, params
-        )
+        """POST /submit from a WorkflowTemplate."""
+        return self._start(ns, *parse_submit(body))
 
     def _start(
         self, ns: str, template_name: str, meta: Mapping[str, Any], given: Mapping[str, Any]
     ) -> dict[str, Any]:
         template = self._template(ns, template_name)
-        params = _parameters(template["spec"], given)
+        params = declared_parameters(template["spec"], given)
         name = meta.get("name") or f"{meta.get('generateName', '')}{secrets.token_hex(3)[:5]}"
         if not name or len(name) > 253:
             raise ApiError(3, "metadata.name or metadata.generateName is required (<= 253 characters)")
@@ -162,7 +132,7 @@ class Store:
             if (ns, name) in self.workflows:
                 raise ApiError(6, f'workflows.argoproj.io "{name}" already exists')
             run = WorkflowRun(name, ns, template["spec"], params)
-            metadata = {"name": name, "labels": dict(meta.get("labels", {}))} | _meta(ns)
+            metadata = {"name": name, "labels": dict(meta.get("labels", {}))} | object_meta(ns)
             spec = {
                 "workflowTemplateRef": {"name": template_name},
                 "arguments": {"parameters": [{"name": k, "value": v} for k, v in given.items()]},
@@ -186,7 +156,7 @@ class Store:
             selector = Selector.parse(text) if text else None
             if action == "set":
                 outputs = body.get("outputParameters")
-                values = _json_object(outputs) if outputs else None
+                values = json_object(outputs) if outputs else None
                 if selector is None:
                     raise ApiError(3, "set needs a nodeFieldSelector")
                 phase = str(body.get("phase", ""))
@@ -219,18 +189,11 @@ class Store:
 
     def list_json(self, ns: str, selector: str) -> dict[str, Any]:
         """GET the namespace's workflows matching an equality label selector."""
-        terms = [t.partition("!=") if "!=" in t else t.partition("=") for t in selector.split(",") if t]
-        if any(not k or not sep for k, sep, _ in terms):
-            raise ApiError(3, f"labelSelector {selector!r}: the stand-in supports k=v and k!=v terms")
+        keep = label_filter(selector)
         with self._lock:
             flows = [wf for (n, _), wf in self.workflows.items() if n == ns]
-        items = [self._json(wf) for wf in flows]
-        items = [
-            i
-            for i in items
-            if all((i["metadata"]["labels"].get(k) == v.lstrip("=")) == (s == "=") for k, s, v in terms)
-        ]
-        return {"metadata": {"resourceVersion": str(time.monotonic_ns())}, "items": items}
+        items = [item for item in (self._json(wf) for wf in flows) if keep(item["metadata"]["labels"])]
+        return {"metadata": {"resourceVersion": resource_version()}, "items": items}
 
     @staticmethod
     def _json(wf: _Workflow) -> dict[str, Any]:
@@ -240,38 +203,3 @@ class Store:
             labels["workflows.argoproj.io/phase"] = status["phase"]
             labels["workflows.argoproj.io/completed"] = str(status["finishedAt"] is not None).lower()
         return {"metadata": wf.metadata | {"labels": labels}, "spec": wf.spec, "status": status}
-
-
-def _meta(ns: str) -> dict[str, Any]:
-    return {
-        "namespace": ns,
-        "uid": str(uuid.uuid4()),
-        "resourceVersion": "1",
-        "creationTimestamp": now_rfc3339(),
-    }
-
-
-def _parameters(spec: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, str]:
-    declared = {p["name"]: p for p in spec.get("arguments", {}).get("parameters", [])}
-    unknown = set(given) - set(declared)
-    if unknown:
-        raise ApiError(3, f"parameters {sorted(unknown)} are not declared by the template")
-    values = {}
-    for name, param in declared.items():
-        value = given.get(name, param.get("value"))
-        if value is None:
-            raise ApiError(3, f"spec.arguments.{name}.value is required")
-        if param.get("enum") and value not in param["enum"]:
-            raise ApiError(3, f"spec.arguments.{name}.value {value!r} not in {param['enum']}")
-        values[name] = str(value)
-    return values
-
-
-def _json_object(text: str) -> dict[str, str]:
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise ApiError(3, f"outputParameters is not JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ApiError(3, "outputParameters must be a JSON object")
-    return {str(k): str(v) for k, v in data.items()}

@@ -20,17 +20,14 @@ from gitops_bot_lab.fakes.argo_nodes import (
     SUCCEEDED,
     SUSPEND,
     Node,
+    NodeError,
     Selector,
     now_rfc3339,
 )
 from gitops_bot_lab.fakes.argo_pods import Cluster, Pod, PodFailed
-from gitops_bot_lab.fakes.argo_subset import Unsupported, duration_s, substitute, when_holds
+from gitops_bot_lab.fakes.argo_subset import Unsupported, duration_s, substitute, substitute_all, when_holds
 
 NO_SUSPEND = "currently, set only targets suspend nodes: no suspend nodes matching nodeFieldSelector: {}"
-
-
-class NodeError(Exception):
-    """What Argo's updateSuspendedNode returns as an error (the server answers 500)."""
 
 
 class WorkflowRun:
@@ -62,29 +59,15 @@ class WorkflowRun:
         with self.cond:
             hits = [n for n in self.nodes.values() if n.active_suspend and selector.matches(n)]
             if not hits:
-                raise NodeError(NO_SUSPEND.format(_selector_text(selector)))
+                raise NodeError(NO_SUSPEND.format(selector))
             for node in hits:
                 for key, value in (outputs or {}).items():
-                    self._supply(node, key, value)
+                    node.supply(key, value)
                 if message:
                     node.message = message
                 if phase:
                     node.finish(phase)
             self.cond.notify_all()
-
-    @staticmethod
-    def _supply(node: Node, key: str, value: str) -> None:
-        for param in node.outputs:
-            if param["name"] == key:
-                if "supplied" not in param.get("valueFrom", {}):
-                    raise NodeError(
-                        f"cannot set output parameter '{key}' because it does not use valueFrom.raw"
-                        " or it was already set"
-                    )
-                param.pop("valueFrom")
-                param["value"] = value
-                return
-        raise NodeError(f"node is not expecting output parameter '{key}'")
 
     def resume_all(self) -> None:
         """Resume without a selector: every suspended node succeeds."""
@@ -216,7 +199,7 @@ class WorkflowRun:
     ) -> None:
         lookup = self._lookup(inputs)
         try:
-            spec = _substituted(template["container"], lookup)
+            spec = substitute_all(template["container"], lookup)
             paths = {
                 p["name"]: p["valueFrom"]["path"] for p in template.get("outputs", {}).get("parameters", [])
             }
@@ -247,17 +230,3 @@ class WorkflowRun:
             if self.message:
                 status["message"] = self.message
             return status
-
-
-def _substituted(obj: Any, lookup: Any) -> Any:
-    if isinstance(obj, str):
-        return substitute(obj, lookup)
-    if isinstance(obj, Mapping):
-        return {k: _substituted(v, lookup) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_substituted(v, lookup) for v in obj]
-    return obj
-
-
-def _selector_text(selector: Selector) -> str:
-    return ",".join(f"{f}{'=' if eq else '!='}{v}" for f, eq, v in selector.terms)

@@ -16,6 +16,10 @@ _SELECTOR_FIELDS = {"displayName", "templateName", "name", "id", "phase"}
 _TERM = re.compile(r"([A-Za-z.]+)\s*(==|=|!=)\s*(.*)")
 
 
+class NodeError(Exception):
+    """What Argo's updateSuspendedNode returns as an error (the server answers 500)."""
+
+
 def now_rfc3339() -> str:
     """metav1.Time's wire format: seconds, UTC, `Z`."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -64,6 +68,20 @@ class Node:
         if self.finished_at is None:
             self.phase, self.finished_at = phase, now_rfc3339()
             self.message = message or self.message
+
+    def supply(self, key: str, value: str) -> None:
+        """`set` outputParameters: only a declared, still-unset `valueFrom.supplied` parameter."""
+        for param in self.outputs:
+            if param["name"] == key:
+                if "supplied" not in param.get("valueFrom", {}):
+                    raise NodeError(
+                        f"cannot set output parameter '{key}' because it does not use valueFrom.raw"
+                        " or it was already set"
+                    )
+                param.pop("valueFrom")
+                param["value"] = value
+                return
+        raise NodeError(f"node is not expecting output parameter '{key}'")
 
     def output(self, name: str) -> str | None:
         """A resolved output parameter's value."""
@@ -115,6 +133,9 @@ class Selector:
                 )
             terms.append((match.group(1), match.group(2) != "!=", match.group(3).strip()))
         return cls(tuple(terms))
+
+    def __str__(self) -> str:
+        return ",".join(f"{f}{'=' if eq else '!='}{v}" for f, eq, v in self.terms)
 
     def matches(self, node: Node) -> bool:
         """True when every term holds."""

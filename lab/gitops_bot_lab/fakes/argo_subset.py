@@ -186,6 +186,17 @@ def substitute(text: str, lookup: Callable[[str], str | None]) -> str:
     return PLACEHOLDER.sub(one, text)
 
 
+def substitute_all(obj: Any, lookup: Callable[[str], str | None]) -> Any:
+    """substitute() over every string of a JSON-like value."""
+    if isinstance(obj, str):
+        return substitute(obj, lookup)
+    if isinstance(obj, Mapping):
+        return {k: substitute_all(v, lookup) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [substitute_all(v, lookup) for v in obj]
+    return obj
+
+
 def when_holds(expression: str) -> bool:
     """Evaluate a substituted `A == B` / `A != B` (govaluate on words and 'strings')."""
     match = _WHEN.fullmatch(expression)

@@ -29,8 +29,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gitops_bot_lab.fakes.argo_api import ApiError, Store, error_body
+from gitops_bot_lab.fakes.argo_api import Store
 from gitops_bot_lab.fakes.argo_pods import Cluster
+from gitops_bot_lab.fakes.argo_requests import ApiError, error_body
 from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.fakes.swagger import NO_BODY, ContractError, SwaggerContract
 

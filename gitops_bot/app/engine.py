@@ -14,6 +14,7 @@ from gitops_bot.app.planner import plan_rollback
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
+from gitops_bot.core.kinds import OutcomeKind, ReasonCode, VerdictKind
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
@@ -27,12 +28,12 @@ class Outcome:
     """What became of one alert: rolled_back, proposed (a PR), planned (dry run), ignored, held,
     escalated or failed."""
 
-    kind: str
+    kind: OutcomeKind
     reason: str
     agent: str | None = None
     commit: str | None = None
     plan: Plan | None = None
-    code: str = ""
+    code: ReasonCode | None = None
 
 
 def _utcnow() -> datetime:
@@ -119,5 +120,5 @@ def _what(plan: Plan) -> str:
 
 
 def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
-    kind = {"ignore": "ignored", "hold": "held"}.get(verdict.kind, "escalated")
-    return Outcome(kind, verdict.reason, agent, code=verdict.code)
+    kinds: dict[VerdictKind, OutcomeKind] = {"ignore": "ignored", "hold": "held", "escalate": "escalated"}
+    return Outcome(kinds[verdict.kind], verdict.reason, agent, code=verdict.code)

@@ -127,7 +127,7 @@ class Bot:
         self.recent.append(outcome)
         self.metrics.rollbacks.labels(outcome.kind).inc()
         if outcome.kind == "ignored":
-            self.metrics.alerts_ignored.labels(outcome.code).inc()
+            self.metrics.alerts_ignored.labels(outcome.code or "other").inc()
         if outcome.kind == "rolled_back":
             self.metrics.alert_to_push.observe(time.time() - entry.received_at)
             for callback in self.after_rollback:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_bot.core.errors import AlertPayloadError
+from gitops_bot.core.kinds import AlertStatus
 
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 _ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -17,7 +18,7 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"
 class Alert:
     """One alert out of a (possibly grouped) notification."""
 
-    status: str
+    status: AlertStatus
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
     starts_at: datetime
@@ -93,9 +94,10 @@ def parse_alert(raw: object, *, where: str = "alert") -> Alert:
     """Parse one alert object of a v4 body (or of the journal)."""
     if not isinstance(raw, dict):
         raise AlertPayloadError(f"{where}: must be an object")
-    status = _str(raw, "status", where=where)
-    if status not in ("firing", "resolved"):
-        raise AlertPayloadError(f"{where}.status: must be firing or resolved, got {status!r}")
+    raw_status = _str(raw, "status", where=where)
+    if raw_status not in ("firing", "resolved"):
+        raise AlertPayloadError(f"{where}.status: must be firing or resolved, got {raw_status!r}")
+    status: AlertStatus = "firing" if raw_status == "firing" else "resolved"
     ends_raw = raw.get("endsAt", _ZERO_TIME)
     ends = None if ends_raw in (_ZERO_TIME, "", None) else parse_time(ends_raw, where=f"{where}.endsAt")
     return Alert(

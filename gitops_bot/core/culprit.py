@@ -4,7 +4,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gitops_bot.core.trailers import parse_trailers, says_never
+from gitops_bot.core.kinds import ReasonCode, VerdictKind
+from gitops_bot.core.trailers import message_trailers, says_never
 from gitops_bot.core.versions import matches_version
 
 Values = tuple[str | None, ...]
@@ -47,9 +48,9 @@ class Culprit:
 class Verdict:
     """Why the bot will not act: `ignore` (nothing to do) or `escalate` (humans must)."""
 
-    kind: str
+    kind: VerdictKind
     reason: str
-    code: str = "other"
+    code: ReasonCode = "other"
 
 
 def key_fields(current: Values, version: str | None) -> tuple[int, ...]:
@@ -96,7 +97,7 @@ def find_culprit(history: Iterable[Snapshot], current: Values, keys: tuple[int, 
 def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | None:
     """Refuse to act on a culprit that is newer than the alert, a bot rollback, or opted out."""
     commit = culprit.commit
-    by_bot = "Rollback-Of" in parse_trailers(_last_paragraph(commit.message))
+    by_bot = "Rollback-Of" in message_trailers(commit.message)
     if alert_started < commit.committed_at:
         when = f"({commit.sha[:12]} at {commit.committed_at.isoformat()})"
         if by_bot:  # the usual case: a repeat of the alert this rollback already answered
@@ -119,7 +120,3 @@ def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | Non
     if says_never(commit.message):
         return Verdict("escalate", f"culprit {commit.sha[:12]} says 'Rollback: never'", "opted_out")
     return None
-
-
-def _last_paragraph(message: str) -> str:
-    return message.strip().rsplit("\n\n", 1)[-1]

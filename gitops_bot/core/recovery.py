@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gitops_bot.core.alerts import format_time
-
-TAG_PREFIX = "gitops-bot/recovery/"
+from gitops_bot.core.kinds import RecoveryStatus
+from gitops_bot.core.refs import recovery_tag
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,14 @@ class Watch:
     @property
     def tag(self) -> str:
         """The tag that records how this rollback ended."""
-        return f"{TAG_PREFIX}{self.rollback_sha[:12]}"
+        return recovery_tag(self.rollback_sha)
 
 
 @dataclass(frozen=True)
 class Result:
     """How a watch ended."""
 
-    status: str  # recovered | timeout
+    status: RecoveryStatus
     signal: str  # resolved-notification | recovered-query | alertmanager-inactive | timeout
     at: datetime
 

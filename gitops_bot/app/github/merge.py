@@ -13,11 +13,13 @@ from gitops_bot.app.planner import version_commit
 from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
 from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, Ticket, merge_commit
-from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo
+from gitops_bot.core.github.types import PullInfo
+from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
-from gitops_bot.core.policy import Policy
+from gitops_bot.core.policy import Policy, policy_named
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX
 from gitops_bot.core.route import Routed
-from gitops_bot.core.trailers import parse_trailers, replace_trailer
+from gitops_bot.core.trailers import message_trailers, replace_trailer
 
 log = logging.getLogger("gitops_bot")
 
@@ -26,7 +28,7 @@ log = logging.getLogger("gitops_bot")
 class MergeResult:
     """How a merge attempt ended: merged | already | armed | blocked | closed | holding."""
 
-    status: str
+    status: MergeStatus
     text: str
 
     def __str__(self) -> str:
@@ -51,7 +53,7 @@ class Merger:
                 return MergeResult(
                     "already" if pull.merged else "closed", f"#{pull.number} is already closed"
                 )
-            if not pull.head_ref.startswith(BRANCH_PREFIX):
+            if not pull.head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
                 return self._block(pull, f"head branch {pull.head_ref} is not a gitops-bot rollback branch")
             why_not = self._stale(ticket, gate)
             if why_not is not None:
@@ -60,7 +62,7 @@ class Merger:
 
     def _stale(self, ticket: Ticket, gate: bool) -> tuple[str, str] | None:
         """(close|hold|block, reason) when merging is no longer right; None when it still is."""
-        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        policy = policy_named(self.engine.policies, ticket.policy)
         if policy is None:
             return "block", f"policy {ticket.policy!r} is no longer loaded"
         repo = self.engine.repo
@@ -109,7 +111,7 @@ class Merger:
         repo = self.engine.repo
         head = fetch_head(repo, pull.number, pull.head_ref)
         message = repo.commit_info(head).message
-        trailers = parse_trailers(message.strip().rsplit("\n\n", 1)[-1])
+        trailers = message_trailers(message)
         if head != pull.head_sha or trailers.get("Rollback-Of") != ticket.culprit:
             return self._block(pull, "the head commit is no longer the bot's rollback commit")
         title, body = merge_commit(message, approved_by, pull.number)

@@ -7,6 +7,7 @@ from typing import Any
 from gitops_bot.core.alerts import format_time, parse_time
 from gitops_bot.core.errors import AlertPayloadError
 from gitops_bot.core.github.commands import Command
+from gitops_bot.core.kinds import StepKind
 from gitops_bot.core.trailers import replace_trailer
 
 LABEL = "rollback"
@@ -60,7 +61,7 @@ class PrView:
 class Step:
     """What to do next: none | wait | merge | close | update | reply."""
 
-    kind: str
+    kind: StepKind
     reason: str = ""
     approved_by: str = ""
     until: datetime | None = None

@@ -25,8 +25,8 @@ class _QuietHandler(WSGIRequestHandler):
 class LoopbackServer:
     """Serve a WSGI app on 127.0.0.1:<free port> from a daemon thread; use as a context manager."""
 
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self._app = app
+    def __init__(self, app: Callable[..., Any], *, port: int = 0) -> None:
+        self._app, self._port = app, port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -39,9 +39,18 @@ class LoopbackServer:
 
     def start(self) -> None:
         """Bind and serve."""
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(
+            "127.0.0.1", self._port, self._app, threaded=True, request_handler=_QuietHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, name="stand-in", daemon=True)
         self._thread.start()
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Stop serving and join the thread (bounded)."""

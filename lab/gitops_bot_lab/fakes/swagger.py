@@ -17,7 +17,6 @@ import gzip
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+from gitops_bot_lab.fakes.swagger_routes import ContractError, Match, Operation, Router
+
+__all__ = ["NO_BODY", "ContractError", "Match", "Operation", "SwaggerContract", "format_errors"]
 
 
 class _Absent:
@@ -36,36 +37,6 @@ class _Absent:
 
 
 NO_BODY: Any = _Absent()
-
-
-class ContractError(AssertionError):
-    """A request or response does not conform to the description."""
-
-    def __init__(self, summary: str, details: Sequence[str] = ()) -> None:
-        self.summary = summary
-        self.details = list(details)
-        super().__init__(summary if not details else summary + ":\n  - " + "\n  - ".join(details))
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One (method, path template) of the description."""
-
-    method: str
-    template: str
-    operation_id: str
-    tokens: tuple[str, ...]  # JSON-pointer tokens of the operation object
-    params: Mapping[tuple[str, str], Mapping[str, Any]]  # (in, name) -> parameter object
-    regex: re.Pattern[str]
-    literal_segments: int
-
-
-@dataclass(frozen=True)
-class Match:
-    """An operation matched by a concrete request path, with its path parameters."""
-
-    operation: Operation
-    path_params: Mapping[str, str]
 
 
 def _close_objects(schema: Any) -> None:
@@ -120,7 +91,7 @@ class SwaggerContract:
         self.registry: Registry[Any] = Registry().with_resource(
             uri, Resource.from_contents(doc, default_specification=DRAFT4)
         )
-        self._ops = self._build_operations(doc)
+        self.router = Router(doc)
         self._validators: dict[str, Draft4Validator] = {}
 
     @classmethod
@@ -143,67 +114,6 @@ class SwaggerContract:
             raise KeyError(f"override {pointer}: no such node in the description")
         node[int(last) if isinstance(node, list) else last] = schema
 
-    # -- routing -------------------------------------------------------------------------------
-
-    def _build_operations(self, doc: Mapping[str, Any]) -> list[Operation]:
-        """Compile each path template into an anchored regex; literal segments win over placeholders."""
-        ops = []
-        for template, item in doc.get("paths", {}).items():
-            for method in HTTP_METHODS:
-                op = item.get(method)
-                if not isinstance(op, dict):
-                    continue
-                params = {
-                    (p["in"], p["name"]): p for p in [*item.get("parameters", []), *op.get("parameters", [])]
-                }
-                regex, literals = self._template_regex(self.base_path + template)
-                ops.append(
-                    Operation(
-                        method=method.upper(),
-                        template=template,
-                        operation_id=op.get("operationId", f"{method} {template}"),
-                        tokens=("paths", template, method),
-                        params=params,
-                        regex=regex,
-                        literal_segments=literals,
-                    )
-                )
-        ops.sort(key=lambda o: (-o.literal_segments, -o.template.count("/")))
-        return ops
-
-    @staticmethod
-    def _template_regex(template: str) -> tuple[re.Pattern[str], int]:
-        """`/api/v1/applications/{name}` -> regex with one named group per placeholder."""
-        parts, literals = [], 0
-        for segment in template.strip("/").split("/"):
-            if "{" not in segment:
-                literals += 1
-                parts.append(re.escape(segment))
-                continue
-            pattern = re.escape(segment)
-            for name in re.findall(r"\{([^}]+)\}", segment):
-                group = "p_" + re.sub(r"\W", "_", name)
-                pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{group}>[^/]+)")
-            parts.append(pattern)
-        return re.compile("^/" + "/".join(parts) + "$"), literals
-
-    def match(self, method: str, path: str) -> Match:
-        """Find the operation for a concrete request, or raise ContractError."""
-        method, path = method.upper(), path.split("?", 1)[0]
-        allowed = []
-        for op in self._ops:
-            m = op.regex.match(path)
-            if not m:
-                continue
-            if op.method != method:
-                allowed.append(op.method)
-                continue
-            names = [name for (loc, name) in op.params if loc == "path"]
-            return Match(op, {n: m.group("p_" + re.sub(r"\W", "_", n)) for n in names})
-        if allowed:
-            raise ContractError(f"{method} {path}: method not allowed (allowed: {sorted(set(allowed))})")
-        raise ContractError(f"{method} {path}: no such path in the description")
-
     # -- validation ----------------------------------------------------------------------------
 
     def schema_errors(self, pointer: str, instance: Any) -> list[str]:
@@ -222,7 +132,7 @@ class SwaggerContract:
         self, method: str, path: str, query: Mapping[str, Sequence[str]] | None = None, body: Any = NO_BODY
     ) -> Match:
         """Check path, query parameters and JSON body; return the match."""
-        match = self.match(method, path)
+        match = self.router.match(method, path)
         op = match.operation
         problems = self._check_query(op, query or {})
         problems += self._check_body(op, body)
@@ -282,7 +192,7 @@ class SwaggerContract:
 
     def validate_response(self, method: str, path: str, status: int, body: Any = NO_BODY) -> None:
         """Check a response's status and JSON body against the operation's responses (or `default`)."""
-        op = self.match(method, path).operation
+        op = self.router.match(method, path).operation
         responses = self._operation(op).get("responses", {})
         key = str(status) if str(status) in responses else "default" if "default" in responses else None
         label = f"response {status} to {method.upper()} {path} ({op.operation_id})"
@@ -297,3 +207,7 @@ class SwaggerContract:
         problems = self.schema_errors(_pointer([*op.tokens, "responses", key, "schema"]), body)
         if problems:
             raise ContractError(f"{label} violates the contract", problems)
+
+    def match(self, method: str, path: str) -> Match:
+        """The operation a concrete request goes to (ContractError if none)."""
+        return self.router.match(method, path)

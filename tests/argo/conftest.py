@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+
 from gitops_bot_lab.fakes.argo_pods import Cluster
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
-
 from tests.conftest import CONTRACTS, policy_yaml
 from tests.gitfix import Remote
 

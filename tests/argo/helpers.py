@@ -3,10 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
-
 from gitops_bot.adapters.argo_workflows import ArgoWorkflows
 from gitops_bot.core.workflow import RollbackRequest
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE, TOKEN
 from tests.gitfix import Remote, git
 

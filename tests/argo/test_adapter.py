@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 
 from gitops_bot.core.errors import ArgoWorkflowsError, NodeNotSuspendedError
 from gitops_bot.core.workflow import workflow_base_name
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE
 from tests.argo.helpers import adapter, finished, request, waiting_at_approve
 from tests.gitfix import Remote, agent_files

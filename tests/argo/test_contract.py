@@ -4,9 +4,9 @@ import json
 
 import pytest
 import requests
+
 from gitops_bot_lab.fakes.argo_workflows import NULLABLE_TIME, FakeArgoWorkflows, default_contract_path
 from gitops_bot_lab.fakes.swagger import ContractError, SwaggerContract
-
 from tests.argo.conftest import NAMESPACE, TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

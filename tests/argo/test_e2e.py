@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE
 from tests.argo.helpers import adapter, finished, node, request, trailers, waiting_at_approve
 from tests.gitfix import Remote, agent_files

@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 import requests
-from gitops_bot_lab.fakes.argo_subset import Unsupported, check_spec
-from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from gitops_bot_lab.fakes.argo_subset import Unsupported, check_spec
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE, TOKEN, argo_schema, shipped_template
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

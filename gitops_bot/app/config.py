@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -10,6 +10,20 @@ from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.errors import ConfigError
 
 FORGES = ("local", "github")
+EXECUTORS = ("inline", "argo-workflows")
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where rollbacks run: `inline` (this process, the default) or as Argo Workflows on the cluster."""
+
+    kind: Literal["inline", "argo-workflows"] = "inline"
+    server: str = ""
+    namespace: str = ""
+    token_env: str = "ARGO_TOKEN"
+    workflow_template: str = "gitops-bot-rollback"
+    poll_seconds: float = 15.0  # how often veto deadlines are checked
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class Config:
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    executor: ExecutorConfig = ExecutorConfig()
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
 
@@ -60,6 +75,24 @@ def _listen(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"server.listen: want HOST:PORT, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _executor(section: dict[str, Any], base: Path) -> ExecutorConfig:
+    kind = section.get("kind", "inline")
+    if kind not in EXECUTORS:
+        raise ConfigError(f"executor.kind: must be one of {', '.join(EXECUTORS)}, got {kind!r}")
+    if kind == "inline":
+        return ExecutorConfig()
+    ca = section.get("ca_file")
+    return ExecutorConfig(
+        kind="argo-workflows",
+        server=_text(section, "server", "executor"),
+        namespace=_text(section, "namespace", "executor"),
+        token_env=_text(section, "token_env", "executor", "ARGO_TOKEN"),
+        workflow_template=_text(section, "workflowTemplate", "executor", "gitops-bot-rollback"),
+        poll_seconds=_seconds(section, "poll", "executor", "15s"),
+        ca_file=str((base / ca).resolve()) if isinstance(ca, str) and ca else None,
+    )
 
 
 def parse_config(raw: object, *, base: Path) -> Config:
@@ -93,6 +126,7 @@ def parse_config(raw: object, *, base: Path) -> Config:
         recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
         watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
         raw=raw,
+        executor=_executor(_section(raw, "executor"), base),
         base=base,
     )
 

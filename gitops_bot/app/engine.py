@@ -77,7 +77,7 @@ class Engine:
         """Decide and, unless dry-run, carry out the rollback for one alert."""
         routed = route(alert, self.policies)
         if isinstance(routed, Verdict):
-            return _from_verdict(routed, None)
+            return from_verdict(routed, None)
         return self.handle_routed(routed, dry_run=dry_run)
 
     def handle_routed(self, routed: Routed, *, dry_run: bool = False, check: bool = True) -> Outcome:
@@ -88,12 +88,12 @@ class Engine:
                 head = self.repo.sync()
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
                 if isinstance(plan, Verdict):
-                    return _from_verdict(plan, routed.agent)
+                    return from_verdict(plan, routed.agent)
                 if dry_run:
                     return Outcome("planned", f"would roll back {_what(plan)}", routed.agent, None, plan)
                 verdict, note = self.check(routed) if check else (None, "")
                 if verdict is not None:
-                    return _from_verdict(verdict, routed.agent)
+                    return from_verdict(verdict, routed.agent)
                 outcome = self._deliver(routed, plan, note)
                 if outcome is not None:
                     return outcome
@@ -119,6 +119,7 @@ def _what(plan: Plan) -> str:
     return f"{plan.agent} {plan.from_version} -> {plan.to_version} (culprit {plan.culprit.sha[:12]})"
 
 
-def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
+def from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
+    """The outcome of a refusal (also used by the Argo Workflows executor)."""
     kinds: dict[VerdictKind, OutcomeKind] = {"ignore": "ignored", "hold": "held", "escalate": "escalated"}
     return Outcome(kinds[verdict.kind], verdict.reason, agent, code=verdict.code)

@@ -29,8 +29,11 @@ class Bot:
         retry_delay: float = 1.0,
         requeue_after: float = 60.0,
         max_age: float = 3600.0,
+        handler: Callable[[Alert], Outcome] | None = None,
     ) -> None:
         self.engine, self.journal = engine, journal
+        # inline: the engine does the git work; argo-workflows: the handler submits a workflow
+        self.handler = handler or engine.handle
         self.metrics = metrics or Metrics()
         self.retries, self.retry_delay = retries, retry_delay
         self.requeue_after, self.max_age = requeue_after, max_age
@@ -103,7 +106,7 @@ class Bot:
         outcome = Outcome("failed", "not attempted")
         for attempt in range(self.retries + 1):
             try:
-                outcome = self.engine.handle(entry.alert)
+                outcome = self.handler(entry.alert)
                 break
             except GitopsBotError as e:
                 log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from gitops_bot.core.route import Routed
+
 MAX_NAME = 63
 MAX_SUFFIX_ATTEMPTS = 9  # "-9" at most: bounded resubmits for one (agent, version, policy)
 _PREFIX = "rollback-"
@@ -59,6 +61,23 @@ class RollbackRequest:
             "policy": self.policy,
             "deadline": format_deadline(self.deadline),
         }
+
+
+def request_for(routed: Routed, now: datetime) -> RollbackRequest:
+    """The submission for a routed alert; the policy's mode sets the deadline of `approve`:
+    veto-window -> now + vetoWindow; approval -> none (only /approve resumes); auto -> now (the next
+    deadline pass resumes it)."""
+    action = routed.policy.action
+    deadline = {"veto-window": now + action.veto_window, "approval": None}.get(action.mode, now)
+    return RollbackRequest(
+        agent=routed.agent,
+        version=routed.version,
+        policy=routed.policy.name,
+        alertname=routed.alert.name,
+        fingerprint=routed.alert.fingerprint,
+        starts_at=routed.alert.starts_at,
+        deadline=deadline,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""`executor: argo-workflows`: the bot as a thin submitter; each rollback runs as an Argo Workflow.
+
+The worker routes each journaled alert and submits the rollback workflow (idempotent, see
+core/workflow.py); the journal entry is done only once Argo acknowledged the submit (a failure keeps
+it journaled and retried, as in inline mode). A loop on every replica resumes the `approve` node of
+rollbacks whose veto deadline passed and that nobody held; the state it reads is in the workflows, so
+it survives the bot's restarts and needs no leader.
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from gitops_bot.adapters.argo_workflows import ArgoWorkflows
+from gitops_bot.app.config import ExecutorConfig
+from gitops_bot.app.engine import Outcome, from_verdict
+from gitops_bot.app.loops import Loop
+from gitops_bot.core.alerts import Alert
+from gitops_bot.core.culprit import Verdict
+from gitops_bot.core.errors import ConfigError
+from gitops_bot.core.policy import Policy
+from gitops_bot.core.route import route
+from gitops_bot.core.workflow import request_for
+
+log = logging.getLogger("gitops_bot")
+
+
+def make_argo(executor: ExecutorConfig) -> ArgoWorkflows:
+    """The adapter from the config; the token comes from the environment."""
+    token = os.environ.get(executor.token_env)
+    if not token:
+        raise ConfigError(f"executor: ${executor.token_env} is not set (the Argo Server bearer token)")
+    return ArgoWorkflows(
+        executor.server,
+        executor.namespace,
+        token,
+        template=executor.workflow_template,
+        ca_file=executor.ca_file,
+    )
+
+
+class ArgoExecutor:
+    """Alert in, workflow submitted; plus the deadline loop."""
+
+    def __init__(
+        self,
+        argo: ArgoWorkflows,
+        policies: tuple[Policy, ...],
+        *,
+        poll_seconds: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.argo, self.policies, self.clock = argo, policies, clock
+        self.deadlines = Loop("argo-deadlines", self.resume_due, interval=poll_seconds)
+
+    def handle(self, alert: Alert) -> Outcome:
+        """Submit the alert's rollback workflow; ArgoWorkflowsError propagates (the entry stays journaled)."""
+        routed = route(alert, self.policies)
+        if isinstance(routed, Verdict):
+            return from_verdict(routed, None)
+        if routed.policy.action.mode == "dry-run":
+            return Outcome("planned", "dry-run policy: no workflow submitted", routed.agent)
+        submitted = self.argo.submit(request_for(routed, self.clock()))
+        link = self.argo.ui_link(submitted.name)
+        if not submitted.created:
+            return Outcome(
+                "ignored",
+                f"workflow {submitted.name} already submitted: {link}",
+                routed.agent,
+                code="duplicate",
+            )
+        return Outcome("proposed", f"submitted workflow {submitted.name}: {link}", routed.agent)
+
+    def resume_due(self) -> None:
+        """One deadline pass."""
+        for name in self.argo.resume_due(self.clock()):
+            log.info("veto window over: resumed the approve node of %s", name)

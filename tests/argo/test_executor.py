@@ -1,0 +1,108 @@
+"""`executor: argo-workflows` wired into the running bot: two replicas, duplicate alerts, the veto window."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gitops_bot.app.config import load_config
+from gitops_bot.app.wiring import Runtime
+from gitops_bot.core.alerts import parse_alert
+from gitops_bot.core.errors import ConfigError
+from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
+from tests.argo.conftest import NAMESPACE, TOKEN, make_cluster, shipped_template
+from tests.argo.helpers import finished, trailers
+from tests.conftest import firing_body, policy_yaml
+from tests.gitfix import Remote, agent_files
+
+VETO_WINDOW = {"mode": "veto-window", "vetoWindow": "1s"}
+
+
+def replica_config(root: Path, remote: Remote, argo_url: str) -> Path:
+    """One bot replica's gitops-bot.yaml and policies, executor argo-workflows."""
+    (root / "policies").mkdir(parents=True)
+    (root / "policies" / "agents.yaml").write_text(policy_yaml(action=VETO_WINDOW))
+    config = {
+        "repo": {"url": remote.url, "branch": "main", "workdir": "repo"},
+        "policies": "policies/",
+        "executor": {
+            "kind": "argo-workflows",
+            "server": argo_url,
+            "namespace": NAMESPACE,
+            "token_env": "TEST_ARGO_TOKEN",
+            "workflowTemplate": "gitops-bot-rollback",
+            "poll": "200ms",
+        },
+    }
+    (root / "gitops-bot.yaml").write_text(yaml.safe_dump(config))
+    return root / "gitops-bot.yaml"
+
+
+@pytest.fixture
+def argo_veto(tmp_path: Path, remote: Remote) -> Iterator[FakeArgoWorkflows]:
+    """The stand-in whose cluster holds the same veto-window policy as the bots."""
+    cluster = make_cluster(tmp_path / "pods", remote, action=VETO_WINDOW)
+    with FakeArgoWorkflows(cluster, token=TOKEN) as server:
+        server.store.create_template(NAMESPACE, {"template": shipped_template()})
+        yield server
+
+
+def test_duplicate_alerts_on_two_replicas_make_one_workflow_and_the_window_lands_it(
+    argo_veto: FakeArgoWorkflows, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rogue = remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    monkeypatch.setenv("TEST_ARGO_TOKEN", TOKEN)
+    replicas = [
+        Runtime(load_config(replica_config(tmp_path / f"bot{i}", remote, argo_veto.url))) for i in (0, 1)
+    ]
+    body = firing_body("billing-agent", "2026.06.0", started=datetime.now(UTC) - timedelta(minutes=2))
+    for runtime in replicas:
+        runtime.start()
+    try:
+        for i in range(5):
+            replicas[i % 2].bot.enqueue(parse_alert(body["alerts"][0]))
+        assert all(r.bot.wait_idle(30) for r in replicas)
+        outcomes = sorted(o.kind for r in replicas for o in r.bot.recent)
+        assert outcomes == ["ignored"] * 4 + ["proposed"]
+        assert len(argo_veto.store.workflows) == 1 and all(not r.bot.journal.pending() for r in replicas)
+        ((_, name),) = argo_veto.store.workflows
+        done = argo_veto.wait_for(NAMESPACE, name, finished)
+    finally:
+        for runtime in replicas:
+            runtime.stop()
+    assert done["status"]["phase"] == "Succeeded"
+    assert trailers(remote)["Rollback-Of"] == rogue
+    assert trailers(remote)["Approved-By"] == "veto-window-expired"
+    assert trailers(remote)["Alert-Name"] == "AgentPolicyViolations"
+    assert argo_veto.contract_errors == []
+
+
+def test_an_unacknowledged_submit_stays_journaled(
+    argo_veto: FakeArgoWorkflows, remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    monkeypatch.setenv("TEST_ARGO_TOKEN", TOKEN)
+    runtime = Runtime(load_config(replica_config(tmp_path / "bot", remote, argo_veto.url)))
+    runtime.bot.retry_delay = 0.01
+    argo_veto.fail_next("POST", r"/api/v1/workflows/", 503, times=3 * 4)  # every try of every in-line retry
+    body = firing_body("billing-agent", "2026.06.0", started=datetime.now(UTC) - timedelta(minutes=2))
+    runtime.bot.start()
+    try:
+        runtime.bot.enqueue(parse_alert(body["alerts"][0]))
+        assert runtime.bot.wait_idle(30)
+        assert [o.kind for o in runtime.bot.recent] == ["failed"] and "HTTP 503" in runtime.bot.recent[
+            0
+        ].reason
+        assert len(runtime.bot.journal.pending()) == 1 and argo_veto.store.workflows == {}
+    finally:
+        runtime.bot.stop()
+
+
+def test_the_executor_needs_its_token(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_ARGO_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match=r"\$TEST_ARGO_TOKEN is not set"):
+        Runtime(load_config(replica_config(tmp_path / "bot", remote, "http://127.0.0.1:9")))

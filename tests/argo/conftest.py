@@ -66,3 +66,35 @@ def argo(tmp_path: Path, remote: Remote) -> Iterator[FakeArgoWorkflows]:
     with FakeArgoWorkflows(make_cluster(tmp_path / "pods", remote), token=TOKEN) as server:
         server.store.create_template(NAMESPACE, {"template": shipped_template()})
         yield server
+
+
+VETO_WINDOW = {"mode": "veto-window", "vetoWindow": "1s"}
+
+
+def replica_config(root: Path, remote: Remote, argo_url: str) -> Path:
+    """One bot replica's gitops-bot.yaml and policies, executor argo-workflows."""
+    (root / "policies").mkdir(parents=True)
+    (root / "policies" / "agents.yaml").write_text(policy_yaml(action=VETO_WINDOW))
+    config = {
+        "repo": {"url": remote.url, "branch": "main", "workdir": "repo"},
+        "policies": "policies/",
+        "executor": {
+            "kind": "argo-workflows",
+            "server": argo_url,
+            "namespace": NAMESPACE,
+            "token_env": "TEST_ARGO_TOKEN",
+            "workflowTemplate": "gitops-bot-rollback",
+            "poll": "200ms",
+        },
+    }
+    (root / "gitops-bot.yaml").write_text(yaml.safe_dump(config))
+    return root / "gitops-bot.yaml"
+
+
+@pytest.fixture
+def argo_veto(tmp_path: Path, remote: Remote) -> Iterator[FakeArgoWorkflows]:
+    """The stand-in whose cluster holds the same veto-window policy as the bots."""
+    cluster = make_cluster(tmp_path / "pods", remote, action=VETO_WINDOW)
+    with FakeArgoWorkflows(cluster, token=TOKEN) as server:
+        server.store.create_template(NAMESPACE, {"template": shipped_template()})
+        yield server

@@ -1,52 +1,19 @@
 """`executor: argo-workflows` wired into the running bot: two replicas, duplicate alerts, the veto window."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from gitops_bot.app.config import load_config
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import ConfigError
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
-from tests.argo.conftest import NAMESPACE, TOKEN, make_cluster, shipped_template
+from tests.argo.conftest import NAMESPACE, TOKEN, replica_config
 from tests.argo.helpers import finished, trailers
-from tests.conftest import firing_body, policy_yaml
+from tests.conftest import firing_body
 from tests.gitfix import Remote, agent_files
-
-VETO_WINDOW = {"mode": "veto-window", "vetoWindow": "1s"}
-
-
-def replica_config(root: Path, remote: Remote, argo_url: str) -> Path:
-    """One bot replica's gitops-bot.yaml and policies, executor argo-workflows."""
-    (root / "policies").mkdir(parents=True)
-    (root / "policies" / "agents.yaml").write_text(policy_yaml(action=VETO_WINDOW))
-    config = {
-        "repo": {"url": remote.url, "branch": "main", "workdir": "repo"},
-        "policies": "policies/",
-        "executor": {
-            "kind": "argo-workflows",
-            "server": argo_url,
-            "namespace": NAMESPACE,
-            "token_env": "TEST_ARGO_TOKEN",
-            "workflowTemplate": "gitops-bot-rollback",
-            "poll": "200ms",
-        },
-    }
-    (root / "gitops-bot.yaml").write_text(yaml.safe_dump(config))
-    return root / "gitops-bot.yaml"
-
-
-@pytest.fixture
-def argo_veto(tmp_path: Path, remote: Remote) -> Iterator[FakeArgoWorkflows]:
-    """The stand-in whose cluster holds the same veto-window policy as the bots."""
-    cluster = make_cluster(tmp_path / "pods", remote, action=VETO_WINDOW)
-    with FakeArgoWorkflows(cluster, token=TOKEN) as server:
-        server.store.create_template(NAMESPACE, {"template": shipped_template()})
-        yield server
 
 
 def test_duplicate_alerts_on_two_replicas_make_one_workflow_and_the_window_lands_it(

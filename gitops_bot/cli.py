@@ -69,6 +69,7 @@ def _rollback_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--approved-by", help="Approved-By trailer (default: cli:<user>)")
     c.add_argument("--alertname", help="Alert-Name trailer (default: ManualRollback)")
     c.add_argument("--fingerprint", help="Alert-Fingerprint trailer (default: manual)")
+    c.add_argument("--summary", help="first line of the commit body (e.g. the workflow that ran it)")
     c.add_argument(
         "--gate", action="store_true", help="ask Alertmanager/Prometheus before pushing, as an alert does"
     )
@@ -94,7 +95,9 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
     alert = Alert(
         status="firing",
         labels=labels,
-        annotations={"summary": f"manual rollback of {args.agent} requested by {who}"},
+        annotations={
+            "summary": getattr(args, "summary", None) or f"manual rollback of {args.agent} requested by {who}"
+        },
         starts_at=datetime.now(UTC),
         ends_at=None,
         generator_url="",

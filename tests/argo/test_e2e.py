@@ -7,7 +7,7 @@ import pytest
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE
 from tests.argo.helpers import adapter, finished, node, request, trailers, waiting_at_approve
-from tests.gitfix import Remote, agent_files
+from tests.gitfix import Remote, agent_files, git
 
 
 @pytest.fixture
@@ -54,6 +54,8 @@ def test_approve_resumes_only_the_approve_node_and_apply_lands_the_revert(
         "Policy": "agents",
         "Approved-By": "alice",
     }
+    body = git(remote.bare, "log", "-1", "--format=%b", "main")
+    assert body.startswith(f"Argo Workflow {NAMESPACE}/{name} rolled this back.")  # the audit trail
     assert "billing-agent:2026.05.2" in remote.show("agents/billing-agent/deployment.yaml")
     assert remote.count() == 3 and argo.contract_errors == []
 

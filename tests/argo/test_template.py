@@ -5,13 +5,14 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from gitops_bot_lab.fakes.argo_subset import Unsupported, check_spec
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
-from tests.argo.conftest import NAMESPACE, TOKEN, argo_schema, shipped_template
+from tests.argo.conftest import NAMESPACE, TEMPLATE_PATH, TOKEN, argo_schema, shipped_template
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -124,3 +125,15 @@ def test_a_missing_parameter_is_refused_at_submission(argo: FakeArgoWorkflows) -
     assert (
         resp.status_code == 400 and "spec.arguments.fingerprint.value is required" in resp.json()["message"]
     )
+
+
+def test_the_rbac_manifest_gives_the_template_its_service_account_and_the_bot_only_what_it_calls() -> None:
+    docs = list(yaml.safe_load_all((TEMPLATE_PATH.parent / "rbac.yaml").read_text()))
+    accounts = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"}
+    assert shipped_template()["spec"]["serviceAccountName"] in accounts
+    submitter = next(
+        d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "gitops-bot-submitter"
+    )
+    verbs = {r["resources"][0]: set(r["verbs"]) for r in submitter["rules"]}
+    assert verbs["workflowtemplates"] == {"get", "list"}  # the bot never edits the template it runs
+    assert {"create", "get", "list", "update"} <= verbs["workflows"] and "delete" not in verbs["workflows"]

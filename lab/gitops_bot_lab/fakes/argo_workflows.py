@@ -52,9 +52,9 @@ def default_contract_path() -> Path:
 class Fault:
     """A scripted answer for the next matching request(s)."""
 
+    status: int
     method: str
     pattern: re.Pattern[str]
-    status: int
     times: int
 
 
@@ -62,10 +62,10 @@ class Fault:
 class Exchange:
     """One request the stand-in answered."""
 
+    status: int
     method: str
     path: str
     body: Any
-    status: int
 
 
 @dataclass
@@ -123,7 +123,7 @@ class FakeArgoWorkflows:
     def fail_next(self, method: str, path_regex: str, status: int, times: int = 1) -> None:
         """Answer the next `times` matching requests with `status` (and the gateway's error body)."""
         with self._lock:
-            self._log.faults.append(Fault(method.upper(), re.compile(path_regex), status, times))
+            self._log.faults.append(Fault(status, method.upper(), re.compile(path_regex), times))
 
     def wait_for(self, namespace: str, name: str, predicate: Any, timeout_s: float = 60.0) -> dict[str, Any]:
         """Poll the stored workflow until predicate(workflow_json) holds (bounded)."""
@@ -188,11 +188,11 @@ class FakeArgoWorkflows:
             if "no such path" not in str(e) and "method not allowed" not in str(e):
                 return self._violation(method, path, request_body, str(e))
         with self._lock:
-            self._log.exchanges.append(Exchange(method, path, request_body, status))
+            self._log.exchanges.append(Exchange(status, method, path, request_body))
         return status, answer
 
     def _violation(self, method: str, path: str, body: Any, message: str) -> tuple[int, Any]:
         with self._lock:
             self._log.contract_errors.append(message)
-            self._log.exchanges.append(Exchange(method, path, body, 500))
+            self._log.exchanges.append(Exchange(500, method, path, body))
         return 500, {"error": message, "code": 13, "message": message}

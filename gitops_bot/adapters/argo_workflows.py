@@ -26,34 +26,21 @@ from argo_workflows.api.workflow_service_api import WorkflowServiceApi
 from argo_workflows.api_client import ApiClient
 from argo_workflows.configuration import Configuration
 from argo_workflows.exceptions import ApiException, ApiTypeError, ApiValueError
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_arguments import IoArgoprojWorkflowV1alpha1Arguments
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_parameter import IoArgoprojWorkflowV1alpha1Parameter
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow import IoArgoprojWorkflowV1alpha1Workflow
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_create_request import (
-    IoArgoprojWorkflowV1alpha1WorkflowCreateRequest as CreateRequest,
-)
 from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_resume_request import (
     IoArgoprojWorkflowV1alpha1WorkflowResumeRequest as ResumeRequest,
 )
 from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_set_request import (
     IoArgoprojWorkflowV1alpha1WorkflowSetRequest as SetRequest,
 )
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_spec import (
-    IoArgoprojWorkflowV1alpha1WorkflowSpec,
-)
 from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_stop_request import (
     IoArgoprojWorkflowV1alpha1WorkflowStopRequest as StopRequest,
 )
-from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_template_ref import (
-    IoArgoprojWorkflowV1alpha1WorkflowTemplateRef,
-)
-from argo_workflows.model.object_meta import ObjectMeta
 
-from gitops_bot.adapters.argo_workflows_view import error_from, to_view
+from gitops_bot.adapters.argo_workflows_view import create_request, error_from, to_view
 from gitops_bot.core.errors import ArgoWorkflowsError, NodeNotSuspendedError
 from gitops_bot.core.workflow import (
     APPROVE_NODE,
-    KEY_LABEL,
+    COMPLETED_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     MAX_SUFFIX_ATTEMPTS,
@@ -62,7 +49,6 @@ from gitops_bot.core.workflow import (
     WorkflowView,
     after_conflict,
     approval_due,
-    rollback_key,
     workflow_base_name,
     workflow_name,
 )
@@ -116,8 +102,9 @@ class ArgoWorkflows:
                 if e.status != 409:
                     raise
             existing = self.get(name)
-            if existing is None or after_conflict(existing, request.starts_at) == "same":
-                # None: deleted between the 409 and the read; the next alert repeat submits again
+            if existing is None:  # deleted between the 409 and the read: not acknowledged, retry later
+                raise ArgoWorkflowsError(f"workflow {name} vanished after AlreadyExists; not acknowledged")
+            if after_conflict(existing, request.starts_at) == "same":
                 return Submitted(name, created=False)
             log.info(
                 "workflow %s is a finished earlier episode (%s); trying the next name", name, existing.phase
@@ -125,21 +112,8 @@ class ArgoWorkflows:
         raise ArgoWorkflowsError(f"{MAX_SUFFIX_ATTEMPTS} rollback workflows exist for {base}; not submitting")
 
     def _create(self, name: str, request: RollbackRequest) -> Any:
-        params = [
-            IoArgoprojWorkflowV1alpha1Parameter(name=k, value=v) for k, v in request.parameters().items()
-        ]
-        labels = {
-            MANAGED_BY_LABEL: MANAGED_BY,
-            KEY_LABEL: rollback_key(request.agent, request.version, request.policy),
-        }
-        workflow = IoArgoprojWorkflowV1alpha1Workflow(
-            metadata=ObjectMeta(name=name, labels=labels),
-            spec=IoArgoprojWorkflowV1alpha1WorkflowSpec(
-                workflow_template_ref=IoArgoprojWorkflowV1alpha1WorkflowTemplateRef(name=self.template),
-                arguments=IoArgoprojWorkflowV1alpha1Arguments(parameters=params),
-            ),
-        )
-        return self._api.create_workflow(self.namespace, CreateRequest(workflow=workflow), **self._opts())
+        body = create_request(name, self.template, request)
+        return self._api.create_workflow(self.namespace, body, **self._opts())
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -153,9 +127,11 @@ class ArgoWorkflows:
             raise
         return to_view(data)
 
-    def list_rollbacks(self) -> list[WorkflowView]:
-        """Every rollback workflow the bot made in the namespace (any phase), oldest first."""
+    def list_rollbacks(self, *, in_flight_only: bool = False) -> list[WorkflowView]:
+        """The rollback workflows the bot made in the namespace, oldest first (all, or unfinished only)."""
         selector = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
+        if in_flight_only:  # Argo's own label; absent on a Pending workflow, so `!=` keeps those
+            selector += f",{COMPLETED_LABEL}!=true"
         data = self._call(
             "list",
             lambda: self._api.list_workflows(
@@ -187,7 +163,16 @@ class ArgoWorkflows:
         body = StopRequest(
             name=name, namespace=self.namespace, node_field_selector=_SELECTOR, message=message
         )
-        self._call("stop", lambda: self._api.stop_workflow(self.namespace, name, body, **self._opts()))
+        try:
+            self._call("stop", lambda: self._api.stop_workflow(self.namespace, name, body, **self._opts()))
+        except NodeNotSuspendedError:
+            view = self.get(name)
+            if view is None or not view.in_flight or view.approve is not None:
+                raise  # approve already passed (apply may be running) or the workflow ended: too late
+            # Still planning: stop the whole workflow (Argo drops the message without a selector;
+            # the caller records the veto itself).
+            whole = StopRequest(name=name, namespace=self.namespace)
+            self._call("stop", lambda: self._api.stop_workflow(self.namespace, name, whole, **self._opts()))
 
     def resume_due(self, now: datetime) -> list[str]:
         """Resume every rollback whose veto deadline has passed and is not held; return their names.
@@ -195,7 +180,7 @@ class ArgoWorkflows:
         Any replica may run this: the state is in the workflows, and a node another replica resumed
         first answers NodeNotSuspendedError, which is skipped."""
         resumed = []
-        for view in self.list_rollbacks():
+        for view in self.list_rollbacks(in_flight_only=True):
             if not approval_due(view, now):
                 continue
             try:

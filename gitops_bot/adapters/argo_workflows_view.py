@@ -1,5 +1,6 @@
-"""Argo's answers read into the project's types: Workflow JSON into WorkflowView (the SDK's models
-cannot hold a pending one), gRPC-gateway error bodies into ArgoWorkflowsError."""
+"""Between the SDK and the project's types: the create request built from a RollbackRequest, Workflow
+JSON read into WorkflowView (the SDK's models cannot hold a pending one), gRPC-gateway error bodies
+into ArgoWorkflowsError."""
 
 from __future__ import annotations
 
@@ -8,8 +9,48 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_arguments import IoArgoprojWorkflowV1alpha1Arguments
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_parameter import IoArgoprojWorkflowV1alpha1Parameter
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow import IoArgoprojWorkflowV1alpha1Workflow
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_create_request import (
+    IoArgoprojWorkflowV1alpha1WorkflowCreateRequest as CreateRequest,
+)
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_spec import (
+    IoArgoprojWorkflowV1alpha1WorkflowSpec,
+)
+from argo_workflows.model.io_argoproj_workflow_v1alpha1_workflow_template_ref import (
+    IoArgoprojWorkflowV1alpha1WorkflowTemplateRef,
+)
+from argo_workflows.model.object_meta import ObjectMeta
+
 from gitops_bot.core.errors import ArgoWorkflowsError, NodeNotSuspendedError
-from gitops_bot.core.workflow import APPROVE_NODE, ApproveNode, WorkflowView
+from gitops_bot.core.workflow import (
+    APPROVE_NODE,
+    KEY_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    ApproveNode,
+    RollbackRequest,
+    WorkflowView,
+    rollback_key,
+)
+
+
+def create_request(name: str, template: str, request: RollbackRequest) -> CreateRequest:
+    """POST /api/v1/workflows/{ns}: a workflowTemplateRef workflow with the rollback's parameters."""
+    params = [IoArgoprojWorkflowV1alpha1Parameter(name=k, value=v) for k, v in request.parameters().items()]
+    labels = {
+        MANAGED_BY_LABEL: MANAGED_BY,
+        KEY_LABEL: rollback_key(request.agent, request.version, request.policy),
+    }
+    workflow = IoArgoprojWorkflowV1alpha1Workflow(
+        metadata=ObjectMeta(name=name, labels=labels),
+        spec=IoArgoprojWorkflowV1alpha1WorkflowSpec(
+            workflow_template_ref=IoArgoprojWorkflowV1alpha1WorkflowTemplateRef(name=template),
+            arguments=IoArgoprojWorkflowV1alpha1Arguments(parameters=params),
+        ),
+    )
+    return CreateRequest(workflow=workflow)
 
 
 def to_view(data: Mapping[str, Any]) -> WorkflowView:

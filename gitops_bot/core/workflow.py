@@ -35,6 +35,7 @@ APPROVE_NODE = "approve"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gitops-bot"
 KEY_LABEL = "gitops-bot/rollback-key"
+COMPLETED_LABEL = "workflows.argoproj.io/completed"  # set by Argo's controller
 IN_FLIGHT = frozenset({"", "Pending", "Running"})
 Phase = Literal["", "Pending", "Running", "Succeeded", "Failed", "Error"]
 

@@ -109,3 +109,45 @@ def test_an_unreachable_server_gives_up_after_the_bounded_tries() -> None:
     with pytest.raises(ArgoWorkflowsError, match="no usable answer") as err:
         bot.list_rollbacks()
     assert err.value.status == 0 and len(slept) == 2
+
+
+def test_a_veto_before_approve_is_reached_stops_the_whole_workflow(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    argo.start_delay_s = 1.0  # the controller has not started it: no approve node yet
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    bot.veto(name, "bob", "known load test")
+    done = argo.wait_for(NAMESPACE, name, finished)
+    assert done["status"]["phase"] == "Failed" and done["status"]["message"] == "Stopped with strategy 'Stop'"
+    assert remote.remote_head() == rogue
+    stops = [x.body for x in argo.log if x.path.endswith("/stop")]
+    assert stops == [
+        {
+            "name": name,
+            "namespace": NAMESPACE,
+            "nodeFieldSelector": "displayName=approve",
+            "message": "vetoed by bob: known load test",
+        },
+        {"name": name, "namespace": NAMESPACE},
+    ]
+
+
+def test_a_veto_after_approve_passed_is_refused(argo: FakeArgoWorkflows, rogue: str) -> None:
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    bot.approve(name, "alice")
+    argo.wait_for(NAMESPACE, name, finished)
+    with pytest.raises(NodeNotSuspendedError):
+        bot.veto(name, "bob")
+
+
+def test_the_deadline_pass_lists_only_unfinished_rollbacks(argo: FakeArgoWorkflows, rogue: str) -> None:
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    assert [v.name for v in bot.list_rollbacks(in_flight_only=True)] == [name]
+    bot.veto(name, "bob")
+    argo.wait_for(NAMESPACE, name, finished)
+    assert bot.list_rollbacks(in_flight_only=True) == [] and [v.name for v in bot.list_rollbacks()] == [name]

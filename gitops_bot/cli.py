@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
     demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    demo.add_argument(
+        "--executor",
+        choices=("inline", "argo-workflows"),
+        default="inline",
+        help="argo-workflows: each rollback as an Argo Workflow on the lab's stand-in Argo Server",
+    )
     sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
@@ -70,6 +76,7 @@ def _rollback_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--alertname", help="Alert-Name trailer (default: ManualRollback)")
     c.add_argument("--fingerprint", help="Alert-Fingerprint trailer (default: manual)")
     c.add_argument("--summary", help="first line of the commit body (e.g. the workflow that ran it)")
+    c.add_argument("--starts-at", help="the alert's startsAt, RFC 3339 (default: now)")
     c.add_argument(
         "--gate", action="store_true", help="ask Alertmanager/Prometheus before pushing, as an alert does"
     )
@@ -79,6 +86,19 @@ def _rollback_options(c: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also write outcome, reason, culprit, from, to, commit as one file each into DIR (step outputs)",
     )
+
+
+def _starts_at(text: str | None) -> datetime:
+    """--starts-at, so a workflow's commit says when the alert began (and stale checks use it)."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise UsageError(f"--starts-at {text!r} is not RFC 3339") from e
+    if parsed.tzinfo is None:
+        raise UsageError(f"--starts-at {text!r} has no time zone")
+    return parsed
 
 
 def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: str) -> Routed:
@@ -98,7 +118,7 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
         annotations={
             "summary": getattr(args, "summary", None) or f"manual rollback of {args.agent} requested by {who}"
         },
-        starts_at=datetime.now(UTC),
+        starts_at=_starts_at(getattr(args, "starts_at", None)),
         ends_at=None,
         generator_url="",
         fingerprint=getattr(args, "fingerprint", None) or "manual",
@@ -144,6 +164,8 @@ def _lab(module: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo" and args.executor == "argo-workflows":
+        return int(_lab("gitops_bot_lab.demo_argo").run_argo_demo())
     if args.command == "demo":
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":

@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from gitops_bot.core.route import Routed
@@ -60,6 +60,7 @@ class RollbackRequest:
             "fingerprint": self.fingerprint,
             "alertname": self.alertname,
             "policy": self.policy,
+            "startsAt": self.starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "deadline": format_deadline(self.deadline),
         }
 
@@ -161,8 +162,13 @@ def approval_due(view: WorkflowView, now: datetime) -> bool:
 
 
 def format_deadline(deadline: datetime | None) -> str:
-    """RFC 3339 in UTC, or "" for none."""
-    return "" if deadline is None else deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in UTC, whole seconds rounded up (never early), or "" for none."""
+    if deadline is None:
+        return ""
+    deadline = deadline.astimezone(UTC)
+    if deadline.microsecond:
+        deadline = deadline.replace(microsecond=0) + timedelta(seconds=1)
+    return deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_deadline(text: str) -> datetime | None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gitops_bot.core.alerts import format_time
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE
 from tests.argo.helpers import adapter, finished, node, request, trailers, waiting_at_approve
@@ -20,7 +21,8 @@ def test_approve_resumes_only_the_approve_node_and_apply_lands_the_revert(
     argo: FakeArgoWorkflows, remote: Remote, rogue: str
 ) -> None:
     bot = adapter(argo)
-    name = bot.submit(request()).name
+    started = datetime.now(UTC).replace(microsecond=250000) - timedelta(minutes=3)
+    name = bot.submit(request(started=started)).name
     waiting = argo.wait_for(NAMESPACE, name, waiting_at_approve)
     plan = node(waiting, "plan")
     assert plan is not None and {p["name"]: p["value"] for p in plan["outputs"]["parameters"]} == {
@@ -56,6 +58,7 @@ def test_approve_resumes_only_the_approve_node_and_apply_lands_the_revert(
     }
     body = git(remote.bare, "log", "-1", "--format=%b", "main")
     assert body.startswith(f"Argo Workflow {NAMESPACE}/{name} rolled this back.")  # the audit trail
+    assert f"started at {format_time(started)}" in body  # the alert's own startsAt, not the step's clock
     assert "billing-agent:2026.05.2" in remote.show("agents/billing-agent/deployment.yaml")
     assert remote.count() == 3 and argo.contract_errors == []
 

@@ -52,6 +52,7 @@ def test_the_shipped_template_validates_against_argos_schema() -> None:
         "fingerprint",
         "alertname",
         "policy",
+        "startsAt",
         "deadline",
     ]
 

@@ -84,6 +84,7 @@ def test_the_deadline_resumes_only_a_waiting_unheld_approve_node() -> None:
 
 def test_deadline_round_trip_and_refusals() -> None:
     assert parse_deadline(format_deadline(T)) == T and parse_deadline("") is None
+    assert format_deadline(T + timedelta(microseconds=1)) == "2026-12-01T12:00:01Z"  # never early
     with pytest.raises(ValueError, match="not RFC 3339"):
         parse_deadline("tomorrow")
     with pytest.raises(ValueError, match="no time zone"):

@@ -8,16 +8,16 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gitops_bot.app.audit import audit_records, audit_table
-from gitops_bot.app.config import load_config
+from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Outcome
 from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.wiring import make_engine
+from gitops_bot.app.workflow_step import starts_at_arg, write_outputs
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     audit.add_argument("--json", action="store_true")
     audit.add_argument("--agent")
+    audit.add_argument(
+        "--in-flight", action="store_true", help="rollback workflows still running (argo-workflows)"
+    )
     policy = sub.add_parser("policy", help="policy tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_sub.add_parser("check", help="validate RollbackPolicy files")
@@ -88,19 +91,6 @@ def _rollback_options(c: argparse.ArgumentParser) -> None:
     )
 
 
-def _starts_at(text: str | None) -> datetime:
-    """--starts-at, so a workflow's commit says when the alert began (and stale checks use it)."""
-    if not text:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as e:
-        raise UsageError(f"--starts-at {text!r} is not RFC 3339") from e
-    if parsed.tzinfo is None:
-        raise UsageError(f"--starts-at {text!r} has no time zone")
-    return parsed
-
-
 def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: str) -> Routed:
     if not is_plain_name(args.agent):
         raise UsageError(f"--agent {args.agent!r} is not a plain agent name")
@@ -118,7 +108,7 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
         annotations={
             "summary": getattr(args, "summary", None) or f"manual rollback of {args.agent} requested by {who}"
         },
-        starts_at=_starts_at(getattr(args, "starts_at", None)),
+        starts_at=starts_at_arg(getattr(args, "starts_at", None)),
         ends_at=None,
         generator_url="",
         fingerprint=getattr(args, "fingerprint", None) or "manual",
@@ -182,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
+    if args.command == "audit" and args.in_flight:
+        return _in_flight(config, as_json=args.json)
     engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
@@ -205,27 +197,18 @@ def _run(args: argparse.Namespace) -> int:
     # it acts for an alert (a workflow's apply step passes --gate).
     outcome = engine.handle_routed(routed, dry_run=dry, check=getattr(args, "gate", False))
     if getattr(args, "outputs", None) is not None:
-        _write_outputs(args.outputs, outcome)
+        write_outputs(args.outputs, outcome)
     return _print_outcome(outcome, as_json=args.json)
 
 
-def _write_outputs(folder: Path, outcome: Outcome) -> None:
-    """One file per field, the form Argo's `outputs.parameters[].valueFrom.path` reads."""
-    plan = outcome.plan
-    values = {
-        "outcome": outcome.kind,
-        "reason": outcome.reason,
-        "culprit": plan.culprit.sha if plan else "",
-        "from": plan.from_version if plan else "",
-        "to": plan.to_version if plan else "",
-        "commit": outcome.commit or "",
-    }
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, value in values.items():
-            (folder / name).write_text(value)
-    except OSError as e:
-        raise UsageError(f"cannot write --outputs into {folder}: {e}") from e
+def _in_flight(config: Config, *, as_json: bool) -> int:
+    if config.executor.kind != "argo-workflows":
+        raise UsageError("--in-flight needs executor.kind: argo-workflows in the config")
+    from gitops_bot.app.argo_executor import in_flight, in_flight_table, make_argo
+
+    rows = in_flight(make_argo(config.executor))
+    print(json.dumps(rows, indent=2) if as_json else in_flight_table(rows))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

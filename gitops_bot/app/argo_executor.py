@@ -76,3 +76,36 @@ class ArgoExecutor:
         """One deadline pass."""
         for name in self.argo.resume_due(self.clock()):
             log.info("veto window over: resumed the approve node of %s", name)
+
+
+def in_flight(argo: ArgoWorkflows) -> list[dict[str, str]]:
+    """Rollbacks still running as workflows (for `audit --in-flight`): phase, approve state, deadline."""
+    rows = []
+    for view in argo.list_rollbacks(in_flight_only=True):
+        node = view.approve
+        state = "planning" if node is None else node.phase.lower()
+        if node is not None and node.held_by:
+            state = f"held by {node.held_by}"
+        rows.append(
+            {
+                "workflow": view.name,
+                "phase": view.phase or "Pending",
+                "agent": view.parameters.get("agent", ""),
+                "version": view.parameters.get("version", ""),
+                "approve": state,
+                "deadline": view.parameters.get("deadline", "") or "on /approve",
+                "link": argo.ui_link(view.name),
+            }
+        )
+    return rows
+
+
+def in_flight_table(rows: list[dict[str, str]]) -> str:
+    """The rows as aligned text."""
+    if not rows:
+        return "no rollback workflows in flight"
+    keys = ("workflow", "phase", "agent", "version", "approve", "deadline")
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+    lines = ["  ".join(k.upper().ljust(widths[k]) for k in keys)]
+    lines += ["  ".join(r[k].ljust(widths[k]) for k in keys) for r in rows]
+    return "\n".join(lines)

@@ -1,5 +1,6 @@
 """`executor: argo-workflows` wired into the running bot: two replicas, duplicate alerts, the veto window."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -7,11 +8,13 @@ import pytest
 
 from gitops_bot.app.config import load_config
 from gitops_bot.app.wiring import Runtime
+from gitops_bot.app.workflow_step import starts_at_arg
+from gitops_bot.cli import main
 from gitops_bot.core.alerts import parse_alert
-from gitops_bot.core.errors import ConfigError
+from gitops_bot.core.errors import ConfigError, UsageError
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE, TOKEN, replica_config
-from tests.argo.helpers import finished, trailers
+from tests.argo.helpers import adapter, finished, request, trailers, waiting_at_approve
 from tests.conftest import firing_body
 from tests.gitfix import Remote, agent_files
 
@@ -73,3 +76,42 @@ def test_the_executor_needs_its_token(
     monkeypatch.delenv("TEST_ARGO_TOKEN", raising=False)
     with pytest.raises(ConfigError, match=r"\$TEST_ARGO_TOKEN is not set"):
         Runtime(load_config(replica_config(tmp_path / "bot", remote, "http://127.0.0.1:9")))
+
+
+def test_audit_in_flight_shows_the_workflows_phase_and_hold(
+    argo_veto: FakeArgoWorkflows,
+    remote: Remote,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    monkeypatch.setenv("TEST_ARGO_TOKEN", TOKEN)
+    config = str(replica_config(tmp_path / "bot", remote, argo_veto.url))
+    bot = adapter(argo_veto)
+    name = bot.submit(request(deadline=datetime.now(UTC) + timedelta(hours=1))).name
+    argo_veto.wait_for(NAMESPACE, name, waiting_at_approve)
+    bot.hold(name, "carol")
+    assert main(["audit", "--config", config, "--in-flight", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["workflow"], row["phase"], row["agent"], row["approve"]) == (
+        name,
+        "Running",
+        "billing-agent",
+        "held by carol",
+    )
+    assert row["link"] == f"{argo_veto.url}/workflows/{NAMESPACE}/{name}"
+    assert main(["audit", "--config", config, "--in-flight"]) == 0
+    assert "held by carol" in capsys.readouterr().out
+    bot.veto(name, "bob")
+    argo_veto.wait_for(NAMESPACE, name, finished)
+    assert main(["audit", "--config", config, "--in-flight"]) == 0
+    assert capsys.readouterr().out.strip() == "no rollback workflows in flight"
+
+
+def test_a_step_given_a_bad_start_time_fails_loudly() -> None:
+    assert starts_at_arg("2026-12-01T12:00:00.250000Z") == datetime(2026, 12, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    with pytest.raises(UsageError, match="not RFC 3339"):
+        starts_at_arg("yesterday")
+    with pytest.raises(UsageError, match="no time zone"):
+        starts_at_arg("2026-12-01T12:00:00")

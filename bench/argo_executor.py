@@ -67,15 +67,19 @@ def build_remote(root: Path, agents: list[str]) -> Path:
     return bare
 
 
+def bench_policy() -> str:
+    """The example policy without the fleet breaker (the bench rolls back many agents in minutes)."""
+    return (
+        (POLICIES / "agents.yaml")
+        .read_text()
+        .replace("fleet: {max: 5, window: 10m}", "fleet: {max: 1000, window: 10m}")
+    )
+
+
 def bot_config(root: Path, bare: Path, executor: dict[str, object] | None) -> Path:
     root.mkdir(parents=True)
     (root / "policies").mkdir()
-    (root / "policies" / "agents.yaml").write_text(
-        (POLICIES / "agents.yaml")
-        .read_text()
-        .replace("perAgent: {max: 1, window: 1h}", "perAgent: {max: 1000, window: 1h}")
-        .replace("fleet: {max: 5, window: 10m}", "fleet: {max: 1000, window: 10m}")
-    )
+    (root / "policies" / "agents.yaml").write_text(bench_policy())
     config: dict[str, object] = {
         "repo": {"url": f"file://{bare}", "branch": "main", "workdir": "state/repo"},
         "server": {"listen": "127.0.0.1:0", "alertmanager_token_env": "BENCH_ALERT_TOKEN"},
@@ -152,7 +156,7 @@ def main() -> int:
         {"ghcr.io/acme/gitops-bot": Path(sys.executable).parent},
         {
             "gitops-bot-rollback": {"gitops-bot.yaml": yaml.safe_dump(pod_config)},
-            "gitops-bot-policies": {"agents.yaml": (POLICIES / "agents.yaml").read_text()},
+            "gitops-bot-policies": {"agents.yaml": bench_policy()},
         },
         {"gitops-bot": {}},
     )

@@ -14,16 +14,18 @@ from datetime import UTC, datetime
 
 from gitops_bot.adapters.argo_workflows import ArgoWorkflows
 from gitops_bot.app.config import ExecutorConfig
-from gitops_bot.app.engine import Outcome, from_verdict
+from gitops_bot.app.engine import Outcome
 from gitops_bot.app.loops import Loop
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import ConfigError
+from gitops_bot.core.kinds import OutcomeKind, VerdictKind
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import route
 from gitops_bot.core.workflow import request_for
 
 log = logging.getLogger("gitops_bot")
+_KINDS: dict[VerdictKind, OutcomeKind] = {"ignore": "ignored", "hold": "held", "escalate": "escalated"}
 
 
 def make_argo(executor: ExecutorConfig) -> ArgoWorkflows:
@@ -58,7 +60,7 @@ class ArgoExecutor:
         """Submit the alert's rollback workflow; ArgoWorkflowsError propagates (the entry stays journaled)."""
         routed = route(alert, self.policies)
         if isinstance(routed, Verdict):
-            return from_verdict(routed, None)
+            return Outcome(_KINDS[routed.kind], routed.reason, None, code=routed.code)
         if routed.policy.action.mode == "dry-run":
             return Outcome("planned", "dry-run policy: no workflow submitted", routed.agent)
         submitted = self.argo.submit(request_for(routed, self.clock()))

@@ -3,6 +3,7 @@
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
 from gitops_bot.core.kinds import OutcomeKind, ReasonCode, VerdictKind
+from gitops_bot.core.pause import PAUSE_FILE, pause_verdict, read_pause
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
@@ -57,6 +59,16 @@ class Engine:
         self.gate = gate
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
+        self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
+        self.synced_at = 0.0  # unix time of the last successful fetch (a metric reads it)
+
+    def sync(self) -> str:
+        """Fetch and reset onto the remote branch (hold exclusive()); return the head sha."""
+        head = self.repo.sync()
+        self.synced_at = time.time()
+        for hook in self.after_sync:
+            hook(head)
+        return head
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -77,7 +89,7 @@ class Engine:
         """Decide and, unless dry-run, carry out the rollback for one alert."""
         routed = route(alert, self.policies)
         if isinstance(routed, Verdict):
-            return from_verdict(routed, None)
+            return _from_verdict(routed, None)
         return self.handle_routed(routed, dry_run=dry_run)
 
     def handle_routed(self, routed: Routed, *, dry_run: bool = False, check: bool = True) -> Outcome:
@@ -85,15 +97,18 @@ class Engine:
         dry_run = dry_run or routed.policy.action.mode == "dry-run"
         with self.exclusive():
             for attempt in range(1, self.max_attempts + 1):
-                head = self.repo.sync()
+                head = self.sync()
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
                 if isinstance(plan, Verdict):
-                    return from_verdict(plan, routed.agent)
+                    return _from_verdict(plan, routed.agent)
                 if dry_run:
                     return Outcome("planned", f"would roll back {_what(plan)}", routed.agent, None, plan)
+                # The global pause is read from the head just synced: every replica agrees on it.
+                if paused := pause_verdict(read_pause(self.repo.read(head, PAUSE_FILE)), routed.agent):
+                    return _from_verdict(paused, routed.agent)
                 verdict, note = self.check(routed) if check else (None, "")
                 if verdict is not None:
-                    return from_verdict(verdict, routed.agent)
+                    return _from_verdict(verdict, routed.agent)
                 outcome = self._deliver(routed, plan, note)
                 if outcome is not None:
                     return outcome
@@ -119,7 +134,6 @@ def _what(plan: Plan) -> str:
     return f"{plan.agent} {plan.from_version} -> {plan.to_version} (culprit {plan.culprit.sha[:12]})"
 
 
-def from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
-    """The outcome of a refusal (also used by the Argo Workflows executor)."""
+def _from_verdict(verdict: Verdict, agent: str | None) -> Outcome:
     kinds: dict[VerdictKind, OutcomeKind] = {"ignore": "ignored", "hold": "held", "escalate": "escalated"}
     return Outcome(kinds[verdict.kind], verdict.reason, agent, code=verdict.code)

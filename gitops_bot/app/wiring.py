@@ -1,24 +1,29 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
 import logging
+import os
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
-from gitops_bot.adapters.prometheus import PrometheusReader
+from gitops_bot.adapters.prometheus import PrometheusAccess, PrometheusReader
 from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.config import Config
 from gitops_bot.app.engine import Engine, Gate
+from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.errors import ConfigError, GitopsBotError
+from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
 
 if TYPE_CHECKING:
@@ -39,6 +44,28 @@ def make_forge(config: Config) -> Forge:
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
 
 
+def _secret(env: str | None, where: str) -> str | None:
+    if env is None:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise ConfigError(f"{where}: ${env} is not set")
+    return value
+
+
+def make_reader(config: Config) -> PrometheusReader:
+    """The Prometheus client every read goes through, with the configured TLS and credentials."""
+    c = config.prometheus_client
+    password = _secret(c.basic_auth_password_env, "prometheus.basic_auth.password_env")
+    access = PrometheusAccess(
+        ca_file=c.ca_file,
+        bearer_token=_secret(c.bearer_token_env, "prometheus.bearer_token_env"),
+        basic_auth=(c.basic_auth_username or "", password) if password is not None else None,
+        headers=c.headers,
+    )
+    return PrometheusReader(access=access)
+
+
 def make_gate(
     config: Config, policies: tuple[Policy, ...], reader: PrometheusReader | None = None
 ) -> Gate | None:
@@ -54,7 +81,8 @@ def make_engine(
 ) -> Engine:
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
+    reader = reader or make_reader(config)
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
     engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies, reader))
     github = _github(engine)
     if github is not None:
@@ -83,7 +111,7 @@ class Runtime:
 
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
-        self.prometheus = PrometheusReader()
+        self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus)
         self.argo = _argo_executor(config, engine.policies)
         self.bot = Bot(
@@ -109,15 +137,45 @@ class Runtime:
         self.bot.on_resolved.append(self.watcher.resolved)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
+        self.escalations = self._escalations(am)
         self._good = (
             Loop("watch-good", self._watch_good, interval=config.watch_good_seconds, run_at_start=False)
             if config.watch_good_seconds
             else None
         )
+        self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
+
+    def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
+        settings = self.config.escalations
+        if am is None or not settings.enabled:
+            return None
+        escalations = Escalations(
+            self.bot.engine,
+            am,
+            self.bot.metrics,
+            resend=settings.resend_seconds,
+            one_shot_ttl=settings.one_shot_ttl_seconds,
+            recovery_lookback=settings.recovery_lookback_seconds,
+            resolved_at=self.watcher.resolved_at,
+        )
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=settings.one_shot_ttl_seconds)
+        problems = policy_problems(
+            self.bot.engine.policies, prometheus_url=self.config.prometheus_url, now=now, expires=expires
+        )
+        for problem in problems:
+            log.warning("policy problem: %s", problem.description)
+            escalations.raise_one_shot(problem)
+        self.bot.after_outcome.append(escalations.on_outcome)
+        self.watcher.on_finished.append(escalations.wake)
+        self.watcher.on_problem.append(escalations.policy_problem)
+        self.bot.on_resolved.append(lambda _alert: escalations.wake())  # a late recovery clears one
+        return escalations
 
     def start(self) -> None:
         """Replay the journal, resume open recovery watches from git, start every loop."""
         self.bot.start()
+        self.policy_status.start()
         try:
             resumed = self.watcher.resume()
             if resumed:
@@ -133,6 +191,8 @@ class Runtime:
             self.resync.start()
         if self._good is not None:
             self._good.start()
+        if self.escalations is not None:
+            self.escalations.start()
 
     def _watch_landed(self) -> None:
         """A rollback PR merged: watch its recovery from the merge commit git now shows."""
@@ -148,6 +208,9 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
+        if self.escalations is not None:
+            self.escalations.stop()
+        self.policy_status.stop()
         if self._good is not None:
             self._good.stop()
         if self.resync is not None:

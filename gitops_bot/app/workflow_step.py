@@ -1,10 +1,30 @@
-"""What a workflow step's `gitops-bot rollback` call needs: --starts-at parsed, --outputs written."""
+"""What a workflow step's `gitops-bot rollback` call needs: its options, --starts-at, --outputs."""
 
+import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gitops_bot.app.engine import Outcome
 from gitops_bot.core.errors import UsageError
+
+
+def add_step_options(c: argparse.ArgumentParser) -> None:
+    """`rollback` options a workflow step (or an operator acting for an alert) passes to the commit."""
+    c.add_argument("--dry-run", action="store_true", help="plan only: commit and push nothing")
+    c.add_argument("--approved-by", help="Approved-By trailer (default: cli:<user>)")
+    c.add_argument("--alertname", help="Alert-Name trailer (default: ManualRollback)")
+    c.add_argument("--fingerprint", help="Alert-Fingerprint trailer (default: manual)")
+    c.add_argument("--summary", help="first line of the commit body (default: who asked)")
+    c.add_argument("--starts-at", help="the alert's startsAt, RFC 3339 (default: now)")
+    c.add_argument(
+        "--gate", action="store_true", help="ask Alertmanager/Prometheus before pushing, as an alert does"
+    )
+    c.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="DIR",
+        help="also write outcome, reason, culprit, from, to, commit as one file each into DIR (step outputs)",
+    )
 
 
 def starts_at_arg(text: str | None) -> datetime:

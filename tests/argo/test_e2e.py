@@ -51,6 +51,8 @@ def test_approve_resumes_only_the_approve_node_and_apply_lands_the_revert(
         "Rollback-Agent": "billing-agent",
         "Rollback-From": "2026.06.0",
         "Rollback-To": "2026.05.2",
+        "Rollback-From-Ref": "registry.example.com/agents/billing-agent:2026.06.0",
+        "Rollback-To-Ref": "registry.example.com/agents/billing-agent:2026.05.2",
         "Alert-Name": "AgentPolicyViolations",
         "Alert-Fingerprint": "3ecc831ed00f1c68",
         "Policy": "agents",

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gitops_bot.app.config import load_config
 from gitops_bot.app.wiring import Runtime
@@ -115,3 +116,24 @@ def test_a_step_given_a_bad_start_time_fails_loudly() -> None:
         starts_at_arg("yesterday")
     with pytest.raises(UsageError, match="no time zone"):
         starts_at_arg("2026-12-01T12:00:00")
+
+
+@pytest.mark.parametrize(
+    ("executor", "message"),
+    [
+        ({"kind": "argo-workflows", "namespace": "gitops"}, "needs server and namespace"),
+        ({"kind": "tekton"}, "executor.kind"),
+        ({"kind": "argo-workflows", "server": "http://a", "namespace": "n", "tokenEnv": "X"}, "tokenEnv"),
+    ],
+)
+def test_a_wrong_executor_section_is_refused(tmp_path: Path, executor: dict[str, str], message: str) -> None:
+    config = tmp_path / "gitops-bot.yaml"
+    config.write_text(yaml.safe_dump({"repo": {"url": "file:///r.git"}, "executor": executor}))
+    with pytest.raises(ConfigError, match=message):
+        load_config(config)
+
+
+def test_inline_stays_the_default(tmp_path: Path) -> None:
+    config = tmp_path / "gitops-bot.yaml"
+    config.write_text(yaml.safe_dump({"repo": {"url": "file:///r.git"}}))
+    assert load_config(config).executor.kind == "inline"

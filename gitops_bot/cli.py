@@ -152,7 +152,7 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
     if not candidates:
         raise UsageError(f"no policy named {args.policy!r}")
     policy = candidates[0]
-    extra = _labels(args.label)
+    extra = _labels([*args.label, *filter(None, getattr(args, "labels", "").split(","))])
     alertname = getattr(args, "alertname", None) or "ManualRollback"
     labels = {**extra, "alertname": alertname, policy.agent_label: args.agent}
     if args.version and policy.version_label:

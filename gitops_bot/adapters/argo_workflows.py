@@ -49,7 +49,7 @@ from gitops_bot.core.workflow import (
     WorkflowView,
     after_conflict,
     approval_due,
-    workflow_base_name,
+    request_base_name,
     workflow_name,
 )
 
@@ -92,7 +92,7 @@ class ArgoWorkflows:
 
     def submit(self, request: RollbackRequest) -> Submitted:
         """Create the rollback's workflow once; AlreadyExists for the same episode is success."""
-        base = workflow_base_name(request.agent, request.version, request.policy)
+        base = request_base_name(request)
         for attempt in range(1, MAX_SUFFIX_ATTEMPTS + 1):
             name = workflow_name(base, attempt)
             try:

@@ -41,7 +41,7 @@ def create_request(name: str, template: str, request: RollbackRequest) -> Create
     params = [IoArgoprojWorkflowV1alpha1Parameter(name=k, value=v) for k, v in request.parameters().items()]
     labels = {
         MANAGED_BY_LABEL: MANAGED_BY,
-        KEY_LABEL: rollback_key(request.agent, request.version, request.policy),
+        KEY_LABEL: rollback_key(request),
     }
     workflow = IoArgoprojWorkflowV1alpha1Workflow(
         metadata=ObjectMeta(name=name, labels=labels),

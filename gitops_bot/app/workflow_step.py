@@ -17,6 +17,9 @@ def add_step_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--summary", help="first line of the commit body (default: who asked)")
     c.add_argument("--starts-at", help="the alert's startsAt, RFC 3339 (default: now)")
     c.add_argument(
+        "--labels", default="", metavar="K=V,...", help="template labels in one argument (as --label)"
+    )
+    c.add_argument(
         "--gate", action="store_true", help="ask Alertmanager/Prometheus before pushing, as an alert does"
     )
     c.add_argument(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -51,6 +51,7 @@ class RollbackRequest:
     fingerprint: str
     starts_at: datetime
     deadline: datetime | None  # end of the veto window; None = wait for an approval
+    labels: Mapping[str, str] = field(default_factory=dict)  # the policy's template labels (env=prod)
 
     def parameters(self) -> dict[str, str]:
         """The WorkflowTemplate's arguments (names as in manifests/argo/workflowtemplate.yaml)."""
@@ -62,6 +63,7 @@ class RollbackRequest:
             "policy": self.policy,
             "startsAt": self.starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "deadline": format_deadline(self.deadline),
+            "labels": join_labels(self.labels),
         }
 
 
@@ -79,6 +81,7 @@ def request_for(routed: Routed, now: datetime) -> RollbackRequest:
         fingerprint=routed.alert.fingerprint,
         starts_at=routed.alert.starts_at,
         deadline=deadline,
+        labels=dict(routed.labels),
     )
 
 
@@ -125,9 +128,18 @@ def _slug(agent: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", agent.lower())).strip("-")
 
 
-def workflow_base_name(agent: str, version: str | None, policy: str) -> str:
-    """`rollback-<slug>-<hash>`: a valid DNS-1123 label, leaving room for a `-N` suffix."""
-    digest = hashlib.sha256(f"{agent}\n{version or ''}\n{policy}".encode()).hexdigest()[:_HASH_LEN]
+def join_labels(labels: Mapping[str, str]) -> str:
+    """`k=v,k2=v2`, sorted: one workflow parameter (label values are plain names, without commas)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def workflow_base_name(
+    agent: str, version: str | None, policy: str, labels: Mapping[str, str] | None = None
+) -> str:
+    """`rollback-<slug>-<hash>`: a valid DNS-1123 label, leaving room for a `-N` suffix. The template
+    labels are hashed too: env=prod and env=staging of one agent are two rollbacks."""
+    key = f"{agent}\n{version or ''}\n{policy}\n{join_labels(labels or {})}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
     room = MAX_NAME - len(_PREFIX) - 1 - _HASH_LEN - len(f"-{MAX_SUFFIX_ATTEMPTS}")
     slug = _slug(agent)[:room].strip("-")
     return f"{_PREFIX}{slug}-{digest}" if slug else f"{_PREFIX}{digest}"
@@ -140,9 +152,14 @@ def workflow_name(base: str, attempt: int) -> str:
     return base if attempt == 1 else f"{base}-{attempt}"
 
 
-def rollback_key(agent: str, version: str | None, policy: str) -> str:
+def rollback_key(request: RollbackRequest) -> str:
     """The label value shared by every episode's workflow (label values are limited to 63 characters)."""
-    return workflow_base_name(agent, version, policy).rsplit("-", 1)[-1]
+    return request_base_name(request).rsplit("-", 1)[-1]
+
+
+def request_base_name(request: RollbackRequest) -> str:
+    """The base workflow name of a submission."""
+    return workflow_base_name(request.agent, request.version, request.policy, request.labels)
 
 
 def after_conflict(existing: WorkflowView, alert_started: datetime) -> Literal["same", "next"]:

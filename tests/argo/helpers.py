@@ -22,6 +22,7 @@ def request(
     *,
     started: datetime | None = None,
     deadline: datetime | None = None,
+    labels: dict[str, str] | None = None,
 ) -> RollbackRequest:
     """What the bot submits for one routed alert."""
     return RollbackRequest(
@@ -32,6 +33,7 @@ def request(
         fingerprint="3ecc831ed00f1c68",
         starts_at=started or datetime.now(UTC) - timedelta(minutes=1),
         deadline=deadline,
+        labels=labels or {},
     )
 
 

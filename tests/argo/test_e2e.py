@@ -1,12 +1,13 @@
 """The shipped WorkflowTemplate, executed by the stand-in with the installed gitops-bot over a bare git remote."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from gitops_bot.core.alerts import format_time
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
-from tests.argo.conftest import NAMESPACE
+from tests.argo.conftest import NAMESPACE, TOKEN, make_cluster, shipped_template
 from tests.argo.helpers import adapter, finished, node, request, trailers, waiting_at_approve
 from tests.gitfix import Remote, agent_files, git
 
@@ -119,3 +120,41 @@ def test_a_stale_alert_plans_nothing_and_skips_approve_and_apply(
         "Skipped",
     ]
     assert remote.remote_head() == rogue
+
+
+def test_a_templated_policy_rolls_back_only_the_alerts_environment(tmp_path: Path, remote: Remote) -> None:
+    fields = [
+        {
+            "file": "envs/{env}/agents/{agent}/deployment.yaml",
+            "path": "spec.template.spec.containers[name=agent].image",
+        }
+    ]
+    agent_spec = {
+        "label": "agent",
+        "paths": ["envs/{env}/agents/{agent}/**"],
+        "version": {"label": "version", "fields": fields},
+    }
+    for env in ("prod", "staging"):
+        remote.commit(
+            {f"envs/{env}/{k}": v for k, v in agent_files("billing-agent", "2026.05.2").items()},
+            f"{env}: billing",
+        )
+    rogue = {
+        f"envs/{env}/{k}": v
+        for env in ("prod", "staging")
+        for k, v in agent_files("billing-agent", "2026.06.0").items()
+    }
+    remote.commit(rogue, "Release billing 2026.06.0 everywhere")
+    with FakeArgoWorkflows(make_cluster(tmp_path / "pods", remote, agent=agent_spec), token=TOKEN) as argo:
+        argo.store.create_template(NAMESPACE, {"template": shipped_template()})
+        bot = adapter(argo)
+        prod = bot.submit(request(labels={"env": "prod"}))
+        staging = bot.submit(request(labels={"env": "staging"}))
+        assert prod.created and staging.created and prod.name != staging.name
+        argo.wait_for(NAMESPACE, prod.name, waiting_at_approve)
+        bot.approve(prod.name, "alice")
+        assert argo.wait_for(NAMESPACE, prod.name, finished)["status"]["phase"] == "Succeeded"
+        bot.veto(staging.name, "bob")
+        argo.wait_for(NAMESPACE, staging.name, finished)
+    assert "billing-agent:2026.05.2" in remote.show("envs/prod/agents/billing-agent/deployment.yaml")
+    assert "billing-agent:2026.06.0" in remote.show("envs/staging/agents/billing-agent/deployment.yaml")

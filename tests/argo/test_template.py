@@ -54,6 +54,7 @@ def test_the_shipped_template_validates_against_argos_schema() -> None:
         "policy",
         "startsAt",
         "deadline",
+        "labels",
     ]
 
 

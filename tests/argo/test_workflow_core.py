@@ -12,7 +12,6 @@ from gitops_bot.core.workflow import (
     approval_due,
     format_deadline,
     parse_deadline,
-    rollback_key,
     workflow_base_name,
     workflow_name,
 )
@@ -44,9 +43,13 @@ def test_agents_sharing_a_long_prefix_and_different_versions_or_policies_get_dif
         workflow_base_name(prefix + "1", "v2", "agents"),
         workflow_base_name(prefix + "1", "v1", "critical"),
         workflow_base_name(prefix + "1", None, "agents"),
+        workflow_base_name(prefix + "1", "v1", "agents", {"env": "prod"}),
+        workflow_base_name(prefix + "1", "v1", "agents", {"env": "staging"}),
     }
-    assert len(names) == 5
-    assert len(rollback_key(prefix, "v1", "agents")) == 10
+    assert len(names) == 7
+    assert workflow_base_name("a", "v1", "p", {"env": "prod", "region": "eu"}) == workflow_base_name(
+        "a", "v1", "p", {"region": "eu", "env": "prod"}
+    )
 
 
 def test_suffix_attempts_are_bounded() -> None:

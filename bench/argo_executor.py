@@ -131,6 +131,23 @@ def run(config: Path, agents: list[str], bare: Path) -> tuple[list[float], list[
     return handled, landed
 
 
+def argo_cluster(root: Path, bare: Path) -> Cluster:
+    """The stand-in's pods: the venv's gitops-bot as the image, the bot's ConfigMaps."""
+    pod_config = {
+        "repo": {"url": f"file://{bare}", "branch": "main", "workdir": "../repo"},
+        "policies": "../policies/",
+    }
+    return Cluster(
+        root / "pods",
+        {"ghcr.io/acme/gitops-bot": Path(sys.executable).parent},
+        {
+            "gitops-bot-rollback": {"gitops-bot.yaml": yaml.safe_dump(pod_config)},
+            "gitops-bot-policies": {"agents.yaml": bench_policy()},
+        },
+        {"gitops-bot": {}},
+    )
+
+
 def pct(values: list[float], p: float) -> str:
     ordered = sorted(values)
     return f"{1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]:8.1f} ms"
@@ -147,19 +164,7 @@ def main() -> int:
     inline_bare = build_remote(root / "inline", agents)
     inline = run(bot_config(root / "inline" / "bot", inline_bare, None), agents, inline_bare)
     argo_bare = build_remote(root / "argo", agents)
-    pod_config = {
-        "repo": {"url": f"file://{argo_bare}", "branch": "main", "workdir": "../repo"},
-        "policies": "../policies/",
-    }
-    cluster = Cluster(
-        root / "pods",
-        {"ghcr.io/acme/gitops-bot": Path(sys.executable).parent},
-        {
-            "gitops-bot-rollback": {"gitops-bot.yaml": yaml.safe_dump(pod_config)},
-            "gitops-bot-policies": {"agents.yaml": bench_policy()},
-        },
-        {"gitops-bot": {}},
-    )
+    cluster = argo_cluster(root, argo_bare)
     with FakeArgoWorkflows(cluster, token=ARGO_TOKEN) as argo:
         argo.store.create_template(NS, {"template": yaml.safe_load(ARGO_TEMPLATE.read_text())})
         executor = {

@@ -18,7 +18,8 @@ from gitops_bot.app.engine import Outcome
 from gitops_bot.app.loops import Loop
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
-from gitops_bot.core.errors import ConfigError
+from gitops_bot.core.errors import ConfigError, NodeNotSuspendedError
+from gitops_bot.core.github.commands import Command
 from gitops_bot.core.kinds import OutcomeKind, VerdictKind
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import route
@@ -78,6 +79,23 @@ class ArgoExecutor:
         """One deadline pass."""
         for name in self.argo.resume_due(self.clock()):
             log.info("veto window over: resumed the approve node of %s", name)
+
+
+def drive(argo: ArgoWorkflows, name: str, command: Command, login: str) -> str:
+    """Carry out an authorised PR command on the rollback's workflow; return the reply to post.
+
+    Authorisation stays the bot's (GitHub permission API) and happens before this call."""
+    try:
+        if command.name in ("approve", "unhold"):  # releasing a hold approves it
+            argo.approve(name, login)
+            return f"{'Approved' if command.name == 'approve' else 'Hold released'} by @{login}: applying the rollback."
+        if command.name == "hold":
+            argo.hold(name, login)
+            return f"Held by @{login}: the veto window will not apply it; `/unhold` or `/approve` to go on."
+        argo.veto(name, login, command.argument)
+        return f"Vetoed by @{login}: workflow {name} stopped before apply; nothing lands."
+    except NodeNotSuspendedError:
+        return f"Too late for `/{command.name}`: workflow {name} is past its approve step."
 
 
 def in_flight(argo: ArgoWorkflows) -> list[dict[str, str]]:

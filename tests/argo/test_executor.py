@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gitops_bot.app.argo_executor import drive
 from gitops_bot.app.config import load_config
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.app.workflow_step import starts_at_arg
 from gitops_bot.cli import main
 from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import ConfigError, UsageError
+from gitops_bot.core.github.commands import Command
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
 from tests.argo.conftest import NAMESPACE, TOKEN, replica_config
 from tests.argo.helpers import adapter, finished, request, trailers, waiting_at_approve
@@ -137,3 +139,16 @@ def test_inline_stays_the_default(tmp_path: Path) -> None:
     config = tmp_path / "gitops-bot.yaml"
     config.write_text(yaml.safe_dump({"repo": {"url": "file:///r.git"}}))
     assert load_config(config).executor.kind == "inline"
+
+
+def test_pr_commands_drive_the_approve_node(argo_veto: FakeArgoWorkflows, remote: Remote) -> None:
+    remote.commit(agent_files("billing-agent", "2026.06.0"), "Release billing 2026.06.0")
+    bot = adapter(argo_veto)
+    name = bot.submit(request(deadline=datetime.now(UTC) - timedelta(seconds=1))).name
+    argo_veto.wait_for(NAMESPACE, name, waiting_at_approve)
+    assert drive(bot, name, Command("hold"), "carol").startswith("Held by @carol")
+    assert bot.resume_due(datetime.now(UTC)) == []  # past the deadline, but held
+    assert drive(bot, name, Command("unhold"), "carol").startswith("Hold released by @carol")
+    argo_veto.wait_for(NAMESPACE, name, finished)
+    assert trailers(remote)["Approved-By"] == "carol"
+    assert drive(bot, name, Command("veto", "too late"), "bob").startswith("Too late for `/veto`")

@@ -158,3 +158,16 @@ def test_a_templated_policy_rolls_back_only_the_alerts_environment(tmp_path: Pat
         argo.wait_for(NAMESPACE, staging.name, finished)
     assert "billing-agent:2026.05.2" in remote.show("envs/prod/agents/billing-agent/deployment.yaml")
     assert "billing-agent:2026.06.0" in remote.show("envs/staging/agents/billing-agent/deployment.yaml")
+
+
+def test_a_plan_that_escalates_fails_the_workflow_and_nothing_lands(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    old_alert = request(started=datetime.now(UTC) - timedelta(days=90))  # began before the release
+    name = adapter(argo).submit(old_alert).name
+    done = argo.wait_for(NAMESPACE, name, finished)
+    plan = node(done, "plan")
+    assert done["status"]["phase"] == "Failed" and plan is not None
+    assert (plan["phase"], plan["message"]) == ("Failed", "Error (exit code 2)")
+    assert done["status"]["message"] == f"child '{plan['id']}' failed"
+    assert node(done, "approve") is None and remote.remote_head() == rogue

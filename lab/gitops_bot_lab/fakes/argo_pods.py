@@ -86,7 +86,7 @@ class Pod:
         if self._killed.is_set():
             raise PodFailed("Stopped with strategy 'Stop'")
         if code != 0:
-            raise PodFailed(f"Error (exit code {code}): {text.strip().splitlines()[-1:] or ''}")
+            raise PodFailed(f"Error (exit code {code})")  # Argo's words; the log is <sandbox>/main.log
         return PodResult(code, self._read_outputs(outputs), text)
 
     def kill(self) -> None:

@@ -34,8 +34,12 @@ def _authenticate(token: str | None) -> None:
         raise AuthenticationError("missing or wrong bearer token")
 
 
-def create_app(bot: Bot, *, token: str | None) -> Flask:
-    """The Flask app; token None means authentication was explicitly switched off."""
+def create_app(bot: Bot, *, token: str | None, read_token: str | None = None) -> Flask:
+    """The Flask app; token None means authentication was explicitly switched off.
+
+    read_token, when given, guards the audit (`/api/v1/rollbacks`); `/metrics` and `/healthz`
+    stay open so scrapers and probes need no secret.
+    """
     app = Flask(__name__)
 
     @app.post("/api/v1/alerts")
@@ -68,8 +72,9 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:
+        _authenticate(read_token)
         agent = request.args.get("agent") or None
-        return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
+        return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

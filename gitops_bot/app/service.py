@@ -36,6 +36,7 @@ class Bot:
         # inline: the engine does the git work; argo-workflows: the handler submits a workflow
         self.handler = handler or engine.handle
         self.metrics = metrics or Metrics()
+        engine.reported.hooks.append(lambda kind: self.metrics.untrusted_state.labels(kind).inc())
         self.retries, self.retry_delay = retries, retry_delay
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)

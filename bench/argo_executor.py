@@ -144,7 +144,7 @@ def argo_cluster(root: Path, bare: Path) -> Cluster:
             "gitops-bot-rollback": {"gitops-bot.yaml": yaml.safe_dump(pod_config)},
             "gitops-bot-policies": {"agents.yaml": bench_policy()},
         },
-        {"gitops-bot": {}},
+        {"gitops-bot": {"state-key": "bench-state-key-0123456789"}},
     )
 
 

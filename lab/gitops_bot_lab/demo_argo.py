@@ -48,7 +48,7 @@ def _cluster(root: Path, remote: Path) -> Cluster:
             "gitops-bot-rollback": {"gitops-bot.yaml": yaml.safe_dump(config)},
             "gitops-bot-policies": {"agents.yaml": _policy()},
         },
-        secrets={"gitops-bot": {}},
+        secrets={"gitops-bot": {"state-key": "demo-state-key-0123456789"}},
     )
 
 
@@ -85,9 +85,8 @@ def _show(workflow: dict[str, Any], t0: float) -> None:
     for node in (workflow["status"].get("nodes") or {}).values():
         if node["type"] in ("Pod", "Suspend", "Skipped"):
             outputs = {p["name"]: p.get("value", "…") for p in node.get("outputs", {}).get("parameters", [])}
-            print(
-                f"         {node['displayName']:8} {node['phase']:10} {json.dumps(outputs, ensure_ascii=False) if outputs else ''}"
-            )
+            shown = json.dumps(outputs, ensure_ascii=False) if outputs else node.get("message", "")
+            print(f"         {node['displayName']:8} {node['phase']:10} {shown}")
 
 
 def run_argo_demo() -> int:

@@ -56,7 +56,7 @@ def make_cluster(root: Path, remote: Remote, **policy_spec: Any) -> Cluster:
             "gitops-bot-rollback": {"gitops-bot.yaml": bot_config(remote)},
             "gitops-bot-policies": {"agents.yaml": policy_yaml(**policy_spec)},
         },
-        secrets={"gitops-bot": {"github-token": "unused-in-local-mode"}},
+        secrets={"gitops-bot": {"github-token": "unused-in-local-mode", "state-key": "argo-test-state-key"}},
     )
 
 

@@ -1,5 +1,6 @@
 """The shipped WorkflowTemplate, executed by the stand-in with the installed gitops-bot over a bare git remote."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,3 +172,18 @@ def test_a_plan_that_escalates_fails_the_workflow_and_nothing_lands(
     assert (plan["phase"], plan["message"]) == ("Failed", "Error (exit code 2)")
     assert done["status"]["message"] == f"child '{plan['id']}' failed"
     assert node(done, "approve") is None and remote.remote_head() == rogue
+
+
+def test_a_missing_secret_key_fails_the_step_as_the_kubelet_would(
+    tmp_path: Path, remote: Remote, rogue: str
+) -> None:
+    cluster = make_cluster(tmp_path / "pods", remote)
+    cluster = replace(cluster, secrets={"gitops-bot": {"github-token": "t"}})  # no state-key
+    with FakeArgoWorkflows(cluster, token=TOKEN) as argo:
+        argo.store.create_template(NAMESPACE, {"template": shipped_template()})
+        name = adapter(argo).submit(request()).name
+        done = argo.wait_for(NAMESPACE, name, finished)
+    plan = node(done, "plan")
+    assert done["status"]["phase"] == "Failed" and plan is not None
+    assert plan["message"] == "CreateContainerConfigError: secret 'gitops-bot' has no key 'state-key'"
+    assert remote.remote_head() == rogue

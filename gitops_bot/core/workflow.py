@@ -37,7 +37,6 @@ MANAGED_BY = "gitops-bot"
 KEY_LABEL = "gitops-bot/rollback-key"
 COMPLETED_LABEL = "workflows.argoproj.io/completed"  # set by Argo's controller
 IN_FLIGHT = frozenset({"", "Pending", "Running"})
-Phase = Literal["", "Pending", "Running", "Succeeded", "Failed", "Error"]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from gitops_bot.core.workflow import (
 
 log = logging.getLogger("gitops_bot")
 _SELECTOR = f"displayName={APPROVE_NODE}"
+VETO_WINDOW_EXPIRED = "veto-window-expired"  # Approved-By when nobody vetoed or held in time
 _ALREADY_SET = "already set"
 
 
@@ -184,7 +185,8 @@ class ArgoWorkflows:
             if not approval_due(view, now):
                 continue
             try:
-                self.resume(view.name)
+                # Supplied explicitly: Argo resumes a node by selector without applying defaults.
+                self.approve(view.name, VETO_WINDOW_EXPIRED)
             except NodeNotSuspendedError:
                 continue
             resumed.append(view.name)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from gitops_bot.core.alerts import format_time
 from gitops_bot_lab.fakes.argo_workflows import FakeArgoWorkflows
@@ -187,3 +188,33 @@ def test_a_missing_secret_key_fails_the_step_as_the_kubelet_would(
     assert done["status"]["phase"] == "Failed" and plan is not None
     assert plan["message"] == "CreateContainerConfigError: secret 'gitops-bot' has no key 'state-key'"
     assert remote.remote_head() == rogue
+
+
+def test_a_bare_resume_by_selector_leaves_approved_by_unset_so_the_bot_always_supplies_it(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    bot = adapter(argo)
+    name = bot.submit(request()).name
+    argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    bot.resume(name)  # what updateSuspendedNode does: Succeeded, defaults NOT applied
+    done = argo.wait_for(NAMESPACE, name, finished)
+    apply = node(done, "apply")
+    assert apply is not None and apply["phase"] == "Failed"
+    assert apply["message"] == "failed to resolve {{steps.approve.outputs.parameters.approvedBy}}"
+    assert remote.remote_head() == rogue
+
+
+def test_resume_without_selector_applies_the_defaults(
+    argo: FakeArgoWorkflows, remote: Remote, rogue: str
+) -> None:
+    name = adapter(argo).submit(request()).name
+    argo.wait_for(NAMESPACE, name, waiting_at_approve)
+    resp = requests.put(
+        f"{argo.url}/api/v1/workflows/{NAMESPACE}/{name}/resume",
+        json={},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    assert resp.status_code == 200
+    assert argo.wait_for(NAMESPACE, name, finished)["status"]["phase"] == "Succeeded"
+    assert trailers(remote)["Approved-By"] == "veto-window-expired" and argo.contract_errors == []

@@ -70,11 +70,17 @@ class WorkflowRun:
             self.cond.notify_all()
 
     def resume_all(self) -> None:
-        """Resume without a selector: every suspended node succeeds."""
+        """Resume without a selector (Argo's ResumeWorkflow): unsupplied outputs take their defaults;
+        one without a default refuses the whole resume."""
         with self.cond:
-            for node in self.nodes.values():
-                if node.active_suspend:
-                    node.finish(SUCCEEDED)
+            waiting = [n for n in self.nodes.values() if n.active_suspend]
+            for node in waiting:
+                missing = node.unsupplied_without_default()
+                if missing:
+                    raise NodeError(_no_default(missing))
+            for node in waiting:
+                node.apply_defaults()
+                node.finish(SUCCEEDED)
             self.cond.notify_all()
 
     def stop(self) -> None:
@@ -182,17 +188,14 @@ class WorkflowRun:
             deadline = time.monotonic() + duration_s(str(duration)) if duration is not None else None
             while node.phase == RUNNING:
                 left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    node.finish(SUCCEEDED)
+                if left is not None and left <= 0:  # the duration ran out: defaults, as the controller does
+                    missing = node.unsupplied_without_default()
+                    node.apply_defaults()
+                    node.finish(FAILED if missing else SUCCEEDED, _no_default(missing) if missing else "")
                     break
                 self.cond.wait(timeout=left)
-            if node.phase == SUCCEEDED:
-                for param in node.outputs:
-                    source = param.pop("valueFrom", None)
-                    if source is not None and "default" not in source:
-                        node.phase = FAILED
-                        node.message = f"raw output parameter '{param['name']}' has not been set"
-                    param["value"] = (source or {}).get("default", param.get("value", ""))
+            # Resumed with a nodeFieldSelector (updateSuspendedNode): the node succeeds and outputs
+            # nobody supplied stay unset, so a later `{{steps.X.outputs.parameters.Y}}` cannot resolve.
 
     def _container(
         self, cluster: Cluster, node: Node, template: Mapping[str, Any], inputs: Mapping[str, str]
@@ -230,3 +233,7 @@ class WorkflowRun:
             if self.message:
                 status["message"] = self.message
             return status
+
+
+def _no_default(name: str) -> str:
+    return f"raw output parameter '{name}' has not been set and does not have a default value"

@@ -83,6 +83,22 @@ class Node:
                 return
         raise NodeError(f"node is not expecting output parameter '{key}'")
 
+    def unsupplied_without_default(self) -> str:
+        """The first output still waiting to be supplied that has no default ("" when none)."""
+        for param in self.outputs:
+            source = param.get("valueFrom", {})
+            if "supplied" in source and "default" not in source:
+                return str(param["name"])
+        return ""
+
+    def apply_defaults(self) -> None:
+        """Unsupplied outputs take their `default` (Argo does so on resume-all and on a timeout)."""
+        for param in self.outputs:
+            source = param.get("valueFrom", {})
+            if "supplied" in source and "default" in source:
+                param.pop("valueFrom")
+                param["value"] = source["default"]
+
     def output(self, name: str) -> str | None:
         """A resolved output parameter's value."""
         for param in self.outputs:

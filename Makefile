@@ -13,7 +13,7 @@ ifneq ($(VENV_VERSION),$(PY_VERSION))
 $(shell rm -rf $(VENV))
 endif
 
-.PHONY: help demo demo-github test lint unit fuzz bench wheel-check clean python-check
+.PHONY: help demo demo-github demo-argo bench-argo test lint unit fuzz bench wheel-check clean python-check
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -38,6 +38,9 @@ demo: $(RUNTIME)  ## the whole loop on a local git remote (real Prometheus/Alert
 demo-github: $(RUNTIME)  ## the same rollback as a pull request against a local fake GitHub
 	$(BIN)/gitops-bot demo-github
 
+demo-argo: $(RUNTIME)  ## the rollback as an Argo Workflow on the lab's stand-in Argo Server
+	$(BIN)/gitops-bot demo --executor argo-workflows
+
 lint: $(DEV)  ## ruff, mypy --strict, import-linter layers, duplicate-code check
 	$(BIN)/ruff format --check gitops_bot lab tests bench
 	$(BIN)/ruff check gitops_bot lab tests bench
@@ -59,6 +62,9 @@ test: lint unit  ## every check and every test
 
 bench: $(DEV)  ## alert -> revert latency vs bare git plumbing on a 50k-commit repo
 	$(BIN)/python bench/rollback_latency.py
+
+bench-argo: $(DEV)  ## alert -> workflow submitted / -> revert through the Argo stand-in, vs inline
+	$(BIN)/python bench/argo_executor.py
 
 wheel-check:  ## build both wheels, install them in a fresh venv, run `gitops-bot demo --captured`
 	bash tools/wheel-check

@@ -9,7 +9,6 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.policy_status import report, resolve_all
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.wiring import make_engine, make_reader
+from gitops_bot.app.workflow_step import add_step_options, starts_at_arg, write_outputs
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
@@ -45,6 +45,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 CONFIG_HELP = "gitops-bot.yaml to read (relative paths in it resolve against its folder)"
 LABEL_HELP = "fix a template label, e.g. env=prod (repeatable)"
+EXECUTOR_HELP = "argo-workflows: each rollback as an Argo Workflow on the lab's stand-in Argo Server"
 
 
 def _common() -> argparse.ArgumentParser:
@@ -86,15 +87,17 @@ def _agent_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         c.add_argument("--agent", required=True, help="agent name, as in the policy's agent label")
         c.add_argument("--version", help="the rogue version (default: whatever is deployed now)")
         c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
-        if name == "culprit":
-            c.add_argument("--json", action="store_true", help="print JSON instead of text")
-        else:
-            c.add_argument("--dry-run", action="store_true", help="plan only: commit and push nothing")
+        c.add_argument("--json", action="store_true", help="print JSON instead of text")
+        if name == "rollback":
+            add_step_options(c)
         _label(c)
     audit = _add(sub, "audit", "list rollbacks recorded in git", common)
     _config(audit)
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.add_argument("--agent", help="only this agent's rollbacks (default: all agents)")
+    audit.add_argument(
+        "--in-flight", action="store_true", help="rollback workflows still running (argo-workflows)"
+    )
     good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
     _config(good)
     good.add_argument("--agent", required=True, help="agent name")
@@ -132,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    demo.add_argument(
+        "--executor", choices=("inline", "argo-workflows"), default="inline", help=EXECUTOR_HELP
+    )
     _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
     _agent_commands(sub, common)
     _policy_commands(sub, common)
@@ -151,18 +157,21 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
     if not candidates:
         raise UsageError(f"no policy named {args.policy!r}")
     policy = candidates[0]
-    extra = _labels(args.label)
-    labels = {**extra, "alertname": "ManualRollback", policy.agent_label: args.agent}
+    extra = _labels([*args.label, *filter(None, getattr(args, "labels", "").split(","))])
+    alertname = getattr(args, "alertname", None) or "ManualRollback"
+    labels = {**extra, "alertname": alertname, policy.agent_label: args.agent}
     if args.version and policy.version_label:
         labels[policy.version_label] = args.version
     alert = Alert(
         status="firing",
         labels=labels,
-        annotations={"summary": f"manual rollback of {args.agent} requested by {who}"},
-        starts_at=datetime.now(UTC),
+        annotations={
+            "summary": getattr(args, "summary", None) or f"manual rollback of {args.agent} requested by {who}"
+        },
+        starts_at=starts_at_arg(getattr(args, "starts_at", None)),
         ends_at=None,
         generator_url="",
-        fingerprint="manual",
+        fingerprint=getattr(args, "fingerprint", None) or "manual",
     )
     bound, why = label_bindings(policy.template_labels, labels)
     if why:
@@ -240,6 +249,8 @@ def _lab(module: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo" and args.executor == "argo-workflows":
+        return int(_lab("gitops_bot_lab.demo_argo").run_argo_demo())
     if args.command == "demo":
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":
@@ -254,7 +265,19 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth, insecure_state=args.insecure_no_state_key)
+    if args.command == "audit" and args.in_flight:
+        return _in_flight(config, as_json=args.json)
     return _run_on_repo(args, config)
+
+
+def _in_flight(config: Config, *, as_json: bool) -> int:
+    if config.executor.kind != "argo-workflows":
+        raise UsageError("--in-flight needs executor.kind: argo-workflows in the config")
+    from gitops_bot.app.argo_executor import in_flight, in_flight_table, make_argo
+
+    rows = in_flight(make_argo(config.executor))
+    print(json.dumps(rows, indent=2) if as_json else in_flight_table(rows))
+    return 0
 
 
 def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
@@ -285,11 +308,14 @@ def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
 
         print(mark_good(engine, args.agent, who=who, labels=_labels(args.label)))
         return 0
-    routed = _manual(args, engine.policies, who)
+    routed = _manual(args, engine.policies, getattr(args, "approved_by", None) or who)
     dry = args.command == "culprit" or args.dry_run
-    # An operator's explicit request is not re-checked against Alertmanager or Prometheus.
-    outcome = engine.handle_routed(routed, dry_run=dry, check=False)
-    return _print_outcome(outcome, as_json=getattr(args, "json", False))
+    # An operator's explicit request is not re-checked against Alertmanager or Prometheus, unless
+    # it acts for an alert (a workflow's apply step passes --gate).
+    outcome = engine.handle_routed(routed, dry_run=dry, check=getattr(args, "gate", False))
+    if getattr(args, "outputs", None) is not None:
+        write_outputs(args.outputs, outcome)
+    return _print_outcome(outcome, as_json=args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 
 from gitops_bot.adapters.gitrun import GitLimits
-from gitops_bot.app.config_schema import ConfigDoc, GitSection, PrometheusSection
+from gitops_bot.app.config_schema import ConfigDoc, ExecutorSection, GitSection, PrometheusSection
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.errors import ConfigError
@@ -34,6 +34,19 @@ class EscalationSettings:
     resend_seconds: float = 60.0
     one_shot_ttl_seconds: float = 4 * 3600.0
     recovery_lookback_seconds: float = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where rollbacks run: `inline` (this process, the default) or as Argo Workflows on the cluster."""
+
+    kind: Literal["inline", "argo-workflows"] = "inline"
+    server: str = ""
+    namespace: str = ""
+    token_env: str = "ARGO_TOKEN"
+    workflow_template: str = "gitops-bot-rollback"
+    poll_seconds: float = 15.0  # how often veto deadlines are checked
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,7 @@ class Config:
     prometheus_client: PrometheusClient = PrometheusClient()
     escalations: EscalationSettings = EscalationSettings()
     raw: dict[str, Any] = field(default_factory=dict)
+    executor: ExecutorConfig = ExecutorConfig()
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
 
@@ -117,6 +131,20 @@ def _prometheus_client(prom: PrometheusSection | None, base: Path) -> Prometheus
     )
 
 
+def _executor(section: ExecutorSection | None, base: Path) -> ExecutorConfig:
+    if section is None or section.kind == "inline":
+        return ExecutorConfig()
+    return ExecutorConfig(
+        kind="argo-workflows",
+        server=section.server or "",
+        namespace=section.namespace or "",
+        token_env=section.token_env,
+        workflow_template=section.workflowTemplate,
+        poll_seconds=_seconds(section.poll),
+        ca_file=str((base / section.ca_file).resolve()) if section.ca_file else None,
+    )
+
+
 def parse_config(raw: object, *, base: Path) -> Config:
     """Validate a loaded gitops-bot.yaml mapping against the schema."""
     doc = _validate(raw)
@@ -157,6 +185,7 @@ def parse_config(raw: object, *, base: Path) -> Config:
             recovery_lookback_seconds=_seconds(doc.escalations.recovery_timeout_for),
         ),
         raw=dict(raw) if isinstance(raw, dict) else {},
+        executor=_executor(doc.executor, base),
         base=base,
     )
 

@@ -120,6 +120,24 @@ class WatchGoodSection(Strict):
     interval: Duration = "5m"
 
 
+class ExecutorSection(Strict):
+    """Optional: where rollbacks run; argo-workflows submits each as a workflow (see README)."""
+
+    kind: Literal["inline", "argo-workflows"] = "inline"
+    server: Text | None = None
+    namespace: Text | None = None
+    token_env: Text = "ARGO_TOKEN"
+    workflowTemplate: Text = "gitops-bot-rollback"
+    poll: Duration = "15s"
+    ca_file: Text | None = None
+
+    @model_validator(mode="after")
+    def _argo_needs_a_server(self) -> "ExecutorSection":
+        if self.kind == "argo-workflows" and not (self.server and self.namespace):
+            raise ValueError("kind argo-workflows needs server and namespace")
+        return self
+
+
 class ConfigDoc(Strict):
     """gitops-bot.yaml."""
 
@@ -136,3 +154,4 @@ class ConfigDoc(Strict):
     git: Annotated[GitSection, Field(default_factory=GitSection)]
     rollback: Annotated[RollbackSection, Field(default_factory=RollbackSection)]
     escalations: Annotated[EscalationsSection, Field(default_factory=EscalationsSection)]
+    executor: ExecutorSection | None = None

@@ -33,8 +33,11 @@ class Bot:
         requeue_after: float = 60.0,
         max_age: float = 3600.0,
         job_deadline: float | None = None,
+        handler: Callable[[Alert], Outcome] | None = None,
     ) -> None:
         self.engine, self.journal = engine, journal
+        # inline: the engine does the git work; argo-workflows: the handler submits a workflow
+        self.handler = handler or engine.handle
         self.metrics = metrics or Metrics()
         engine.reported.hooks.append(lambda kind: self.metrics.untrusted_state.labels(kind).inc())
         self.retries, self.retry_delay = retries, retry_delay
@@ -227,7 +230,7 @@ class Bot:
         outcome = Outcome("failed", "not attempted")
         for attempt in range(self.retries + 1):
             try:
-                outcome = self.engine.handle(entry.alert)
+                outcome = self.handler(entry.alert)
                 break
             except GitopsBotError as e:
                 event(

@@ -29,6 +29,7 @@ from gitops_bot.core.policy import Policy
 from gitops_bot.core.statekey import StateKeys
 
 if TYPE_CHECKING:
+    from gitops_bot.app.argo_executor import ArgoExecutor
     from gitops_bot.app.github.forge import GitHubForge
 
 log = logging.getLogger("gitops_bot")
@@ -118,6 +119,15 @@ def _github(engine: Engine) -> "GitHubForge | None":
     return engine.forge if isinstance(engine.forge, GitHubForge) else None
 
 
+def _argo_executor(config: Config, policies: tuple[Policy, ...]) -> "ArgoExecutor | None":
+    """The Argo Workflows executor when the config asks for it (the SDK is imported only then)."""
+    if config.executor.kind != "argo-workflows":
+        return None
+    from gitops_bot.app.argo_executor import ArgoExecutor, make_argo
+
+    return ArgoExecutor(make_argo(config.executor), policies, poll_seconds=config.executor.poll_seconds)
+
+
 class Runtime:
     """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
 
@@ -128,7 +138,13 @@ class Runtime:
         # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
         # runs to its kill deadline; /livez only complains well past that.
         job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
-        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"), job_deadline=job_deadline)
+        self.argo = _argo_executor(config, engine.policies)
+        self.bot = Bot(
+            engine,
+            Journal(config.workdir.parent / "journal"),
+            job_deadline=job_deadline,
+            handler=self.argo.handle if self.argo is not None else None,
+        )
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
             self.github.bind(engine)
@@ -193,6 +209,8 @@ class Runtime:
         except GitopsBotError as e:
             log.warning("cannot resume recovery watches yet: %s", e)
         self.watcher.start()
+        if self.argo is not None:
+            self.argo.deadlines.start()
         if self.github is not None:
             self.github.start()
         if self.resync is not None:
@@ -226,5 +244,7 @@ class Runtime:
             self.resync.stop()
         if self.github is not None:
             self.github.stop()
+        if self.argo is not None:
+            self.argo.deadlines.stop()
         self.watcher.stop()
         self.bot.stop()

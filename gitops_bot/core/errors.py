@@ -83,3 +83,15 @@ class WebhookPayloadError(GitopsBotError):
 
 class GitTimeoutError(GitError):
     """A git call ran past its deadline and was killed (a stalled remote, a hook that never returns)."""
+
+
+class ArgoWorkflowsError(GitopsBotError):
+    """An Argo Workflows server call failed; `status` is the HTTP status (0: no answer at all)."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NodeNotSuspendedError(ArgoWorkflowsError):
+    """No waiting `approve` node: already resumed, stopped, or the workflow is past it."""

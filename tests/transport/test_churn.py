@@ -11,7 +11,7 @@ from tests.gitfix import Remote, agent_files, git
 from tests.transport.served import start_serve, wait_for
 
 ROGUE = "2026.06.0"
-MIN_COMMITS, AFTER_LANDING, MAX_COMMITS, MAX_SECONDS = 40, 5, 600, 90
+MIN_COMMITS, AFTER_LANDING, MAX_COMMITS, MAX_SECONDS = 40, 5, 3000, 90
 
 
 class Churn(threading.Thread):

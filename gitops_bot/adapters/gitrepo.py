@@ -214,6 +214,11 @@ class GitRepo:
             raise GitError(f"merge-base failed: {_why(e)}") from e
         return True
 
+    def first_parent_after(self, sha: str) -> list[str]:
+        """Commits on the branch's first-parent line after sha, oldest first (empty if sha is head)."""
+        out = self._git("rev-list", "--first-parent", "--reverse", f"{sha}..{self.remote_ref}")
+        return out.split()
+
     def commit_files(self, files: dict[str, str], message: str, *, parent: str) -> str:
         """Write files and commit them as the bot on top of parent; return the new sha.
 

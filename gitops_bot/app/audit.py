@@ -1,11 +1,19 @@
-"""The audit trail, read back from rollback commit trailers."""
+"""The audit trail, read back from rollback commit trailers, recovery tags and phase tags."""
 
+import re
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.phase_store import read_phases
+from gitops_bot.core.alerts import parse_time
+from gitops_bot.core.errors import GitopsBotError
+from gitops_bot.core.phases import PhaseMark, Timeline, timeline
 from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
+
+_STARTED = re.compile(r"started at (\S+Z)\.")
 
 
 def _recovery(record: RollbackRecord) -> str:
@@ -15,13 +23,39 @@ def _recovery(record: RollbackRecord) -> str:
     return f"{record.recovery.get('Recovery', '?')} ({seconds}s after alert)"
 
 
-def audit_records(repo: GitRepo, *, agent: str | None) -> tuple[RollbackRecord, ...]:
-    """Rollbacks newest first, each with its recovery record (a tag) when there is one."""
-    recoveries = repo.tag_messages(RECOVERY_PREFIX)
-    return tuple(
-        replace(r, recovery=parse_trailers(recoveries[r.sha[:12]])) if r.sha[:12] in recoveries else r
-        for r in repo.rollbacks(agent=agent)
+def _time(text: str | None) -> datetime | None:
+    try:
+        return parse_time(text, where="audit") if text else None
+    except GitopsBotError:
+        return None
+
+
+def alert_started(repo: GitRepo, sha: str) -> datetime | None:
+    """The alert's startsAt, as the rollback commit's body says it."""
+    found = _STARTED.search(repo.commit_info(sha).message)
+    return _time(found[1]) if found else None
+
+
+def record_timeline(
+    repo: GitRepo, record: RollbackRecord, marks: list[PhaseMark], recovery: dict[str, str] | None
+) -> Timeline:
+    """Every known phase of one rollback."""
+    resolved = (
+        _time(recovery.get("Recovery-At")) if recovery and recovery.get("Recovery") == "recovered" else None
     )
+    return timeline(marks, started=alert_started(repo, record.sha), resolved=resolved)
+
+
+def audit_records(repo: GitRepo, *, agent: str | None) -> tuple[RollbackRecord, ...]:
+    """Rollbacks newest first, each with its recovery record (a tag) and its phase timeline."""
+    recoveries = repo.tag_messages(RECOVERY_PREFIX)
+    phases = read_phases(repo)
+    out = []
+    for r in repo.rollbacks(agent=agent):
+        recovery = parse_trailers(recoveries[r.sha[:12]]) if r.sha[:12] in recoveries else None
+        line = record_timeline(repo, r, phases.get(r.sha[:12], []), recovery)
+        out.append(replace(r, recovery=recovery, phases=line.to_json()))
+    return tuple(out)
 
 
 def rollbacks_json(repo: GitRepo, *, agent: str | None) -> list[dict[str, Any]]:
@@ -29,9 +63,32 @@ def rollbacks_json(repo: GitRepo, *, agent: str | None) -> list[dict[str, Any]]:
     return [r.to_json() for r in audit_records(repo, agent=agent)]
 
 
+def _cluster(record: RollbackRecord) -> str:
+    """The cluster column: the seconds from landing to healthy, or why it never got there."""
+    phases = record.phases or {}
+    if phases.get("clusterFailed"):
+        return f"FAILED ({str(phases['clusterFailed']).split(':', 1)[0]})"
+    seconds = phases.get("seconds")
+    if isinstance(seconds, dict) and "landed_to_synced" in seconds:
+        healthy = seconds.get("synced_to_healthy")
+        tail = f", healthy +{healthy}s" if healthy is not None else ""
+        return f"synced +{seconds['landed_to_synced']}s{tail}"
+    return "-"
+
+
 def audit_table(records: tuple[RollbackRecord, ...]) -> str:
     """A plain-text table for people."""
-    header = ("WHEN (UTC)", "AGENT", "FROM -> TO", "ALERT", "APPROVED-BY", "COMMIT", "CULPRIT", "RECOVERY")
+    header = (
+        "WHEN (UTC)",
+        "AGENT",
+        "FROM -> TO",
+        "ALERT",
+        "APPROVED-BY",
+        "COMMIT",
+        "CULPRIT",
+        "CLUSTER",
+        "RECOVERY",
+    )
     rows = [header] + [
         (
             r.committed_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -41,6 +98,7 @@ def audit_table(records: tuple[RollbackRecord, ...]) -> str:
             r.approved_by,
             r.sha[:12],
             r.culprit[:12],
+            _cluster(r),
             _recovery(r),
         )
         for r in records

@@ -13,6 +13,27 @@ FORGES = ("local", "github")
 
 
 @dataclass(frozen=True)
+class ArgoSettings:
+    """`argocd:` — the API server the cluster watch talks to (token from an env var, TLS verified)."""
+
+    url: str
+    token_env: str
+    ca_file: Path | None = None
+    notifications_token_env: str | None = None  # bearer token of POST /api/v1/argocd/events
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """`kubernetes:` (in-cluster when omitted), `flux.events_token_env` and `cluster:` timings."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    flux_events_token_env: str | None = None  # HMAC key of POST /api/v1/flux/events (generic-hmac)
+    poll_seconds: float = 10.0
+    confirm_seconds: float = 3600.0  # an alert quiet this long after resolving confirms the rollback
+
+
+@dataclass(frozen=True)
 class Config:
     """The bot's settings."""
 
@@ -30,6 +51,8 @@ class Config:
     resync_seconds: float = 60.0
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
+    argocd: ArgoSettings | None = None
+    cluster: ClusterSettings = ClusterSettings()
     raw: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
@@ -62,6 +85,35 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _optional_text(section: dict[str, Any], key: str, where: str) -> str | None:
+    return _text(section, key, where) if key in section else None
+
+
+def _argocd(raw: dict[str, Any], base: Path) -> ArgoSettings | None:
+    section = _section(raw, "argocd")
+    if not section:
+        return None
+    ca = _optional_text(section, "ca_file", "argocd")
+    return ArgoSettings(
+        url=_text(section, "url", "argocd"),
+        token_env=_text(section, "token_env", "argocd", "ARGOCD_TOKEN"),
+        ca_file=(base / ca).resolve() if ca else None,
+        notifications_token_env=_optional_text(section, "notifications_token_env", "argocd"),
+    )
+
+
+def _cluster(raw: dict[str, Any], base: Path) -> ClusterSettings:
+    kube, flux, cluster = _section(raw, "kubernetes"), _section(raw, "flux"), _section(raw, "cluster")
+    kubeconfig = _optional_text(kube, "kubeconfig", "kubernetes")
+    return ClusterSettings(
+        kubeconfig=(base / kubeconfig).expanduser().resolve() if kubeconfig else None,
+        context=_optional_text(kube, "context", "kubernetes"),
+        flux_events_token_env=_optional_text(flux, "events_token_env", "flux"),
+        poll_seconds=_seconds(cluster, "poll", "cluster", "10s"),
+        confirm_seconds=_seconds(cluster, "confirmWindow", "cluster", "1h"),
+    )
+
+
 def parse_config(raw: object, *, base: Path) -> Config:
     """Validate a loaded gitops-bot.yaml mapping."""
     if not isinstance(raw, dict):
@@ -92,6 +144,8 @@ def parse_config(raw: object, *, base: Path) -> Config:
         resync_seconds=_seconds(am, "resync", "alertmanager", "1m"),
         recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
         watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
+        argocd=_argocd(raw, base),
+        cluster=_cluster(raw, base),
         raw=raw,
         base=base,
     )

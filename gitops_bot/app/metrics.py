@@ -52,6 +52,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.cluster_escalations = Counter(
+            "gitops_bot_cluster_escalations",
+            "Rollbacks that did not reach the cluster, by policy and why (sync-failed, degraded, timeout, ...).",
+            ["policy", "kind"],
+            registry=self.registry,
+        )
+        self.cluster_events = Counter(
+            "gitops_bot_cluster_events",
+            "Push-mode events from Flux / Argo CD notifications, by source and result.",
+            ["source", "result"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         """The exposition text for GET /metrics."""
         return generate_latest(self.registry)

@@ -6,6 +6,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from gitops_bot.adapters.journal import Entry, Journal
 from gitops_bot.app.engine import Engine, Outcome
@@ -110,6 +112,7 @@ class Bot:
                 outcome = Outcome("failed", str(e))
                 if attempt < self.retries:
                     time.sleep(self.retry_delay * 2**attempt)  # longer outages: the requeue timer
+        outcome = replace(outcome, accepted_at=datetime.fromtimestamp(entry.received_at, UTC))
         self._record(entry, outcome)
         if outcome.kind in ("failed", "held") and time.time() - entry.received_at < self.max_age:
             # Keep it journaled and try again later: the remote may be down for a while.

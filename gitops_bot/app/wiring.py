@@ -8,6 +8,8 @@ from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
 from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.app.checks import PreActChecks
+from gitops_bot.app.cluster_targets import ClusterClients
+from gitops_bot.app.cluster_watch import ClusterWatcher
 from gitops_bot.app.config import Config
 from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.forge import Forge
@@ -87,8 +89,11 @@ class Runtime:
             escalate=self.github.escalate if self.github else None,
             reader=self.prometheus,
         )
+        self.cluster = self._cluster_watcher(config, engine)
         if self.github is None:
             self.bot.after_rollback.append(self.watcher.watch)
+            if self.cluster is not None:
+                self.bot.after_rollback.append(self.cluster.landed)
         else:  # a PR lands later (or never): watch from the merge, read back from git
             self.github.on_landed.append(self._watch_landed)
         self.bot.on_resolved.append(self.watcher.resolved)
@@ -100,16 +105,33 @@ class Runtime:
             else None
         )
 
+    def _cluster_watcher(self, config: Config, engine: Engine) -> ClusterWatcher | None:
+        """A cluster watch when any policy says how its agents reach the cluster (spec.cluster)."""
+        if not any(p.cluster for p in engine.policies):
+            return None
+        return ClusterWatcher(
+            engine,
+            self.bot.metrics,
+            ClusterClients(config),
+            interval=config.cluster.poll_seconds,
+            escalate=self.github.escalate if self.github else None,
+        )
+
     def start(self) -> None:
-        """Replay the journal, resume open recovery watches from git, start every loop."""
+        """Replay the journal, resume open recovery and cluster watches from git, start every loop."""
         self.bot.start()
-        try:
-            resumed = self.watcher.resume()
-            if resumed:
-                log.info("resumed %d recovery watch(es) from git", resumed)
-        except GitopsBotError as e:
-            log.warning("cannot resume recovery watches yet: %s", e)
+        for name, watcher in (("recovery", self.watcher), ("cluster", self.cluster)):
+            if watcher is None:
+                continue
+            try:
+                resumed = watcher.resume()
+                if resumed:
+                    log.info("resumed %d %s watch(es) from git", resumed, name)
+            except GitopsBotError as e:
+                log.warning("cannot resume %s watches yet: %s", name, e)
         self.watcher.start()
+        if self.cluster is not None:
+            self.cluster.start()
         if self.github is not None:
             self.github.start()
         if self.resync is not None:
@@ -122,6 +144,8 @@ class Runtime:
         with self.bot.engine.exclusive():
             self.bot.engine.repo.sync()
         self.watcher.resume()
+        if self.cluster is not None:
+            self.cluster.resume()
 
     def _watch_good(self) -> None:
         for line in watch_good_once(
@@ -138,4 +162,6 @@ class Runtime:
         if self.github is not None:
             self.github.stop()
         self.watcher.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         self.bot.stop()

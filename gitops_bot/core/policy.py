@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from gitops_bot.core.cluster_policy import ClusterPolicy, parse_cluster
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.matchers import Matcher, parse_matcher
 from gitops_bot.core.paths import file_in_paths
@@ -83,6 +84,7 @@ class Policy:
     per_agent: Limit | None
     fleet: Limit | None
     verify: Verify | None = None
+    cluster: ClusterPolicy | None = None  # spec.cluster: reconcile and watch Argo CD / Flux
 
 
 def _limit(raw: object, errs: Problems, at: str) -> Limit | None:
@@ -232,6 +234,7 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
     per_agent = _limit(limits.get("perAgent"), errs, "spec.limits.perAgent")
     fleet = _limit(limits.get("fleet"), errs, "spec.limits.fleet")
     verify = _verify(spec.get("verify"), errs)
+    cluster = parse_cluster(spec.get("cluster"), errs)
     if errs.items:
         return None, errs.items
     return Policy(
@@ -246,6 +249,7 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
         per_agent=per_agent,
         fleet=fleet,
         verify=verify,
+        cluster=cluster,
     ), []
 
 

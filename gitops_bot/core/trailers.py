@@ -33,6 +33,7 @@ class RollbackRecord:
     policy: str
     approved_by: str
     recovery: dict[str, str] | None = None
+    phases: dict[str, object] | None = None  # core.phases.Timeline.to_json(), filled in by the audit
 
     def to_json(self) -> dict[str, object]:
         """JSON shape shared by `audit --json` and GET /api/v1/rollbacks."""
@@ -48,6 +49,7 @@ class RollbackRecord:
             "policy": self.policy,
             "approvedBy": self.approved_by,
             "recovery": self.recovery,
+            "phases": self.phases,
         }
 
 

@@ -5,6 +5,7 @@ import os
 
 from werkzeug.serving import make_server
 
+from gitops_bot.app.cluster_events_http import ClusterEventKeys
 from gitops_bot.app.config import Config
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
@@ -23,14 +24,23 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
     return token
 
 
+def cluster_keys(config: Config) -> ClusterEventKeys:
+    """The push-mode keys from the environment (an endpoint whose key is unset answers 404)."""
+    argo_env = config.argocd.notifications_token_env if config.argocd else None
+    flux_env = config.cluster.flux_events_token_env
+    return ClusterEventKeys(
+        flux_hmac=os.environ.get(flux_env) or None if flux_env else None,
+        argo_token=os.environ.get(argo_env) or None if argo_env else None,
+    )
+
+
 def serve(config: Config, *, insecure: bool) -> int:
     """Run until interrupted; journaled alerts not yet handled resume on the next start."""
     token = alert_token(config, insecure=insecure)
     runtime = Runtime(config)
     runtime.start()
-    server = make_server(
-        config.listen_host, config.listen_port, create_app(runtime.bot, token=token), threaded=True
-    )
+    app = create_app(runtime.bot, token=token, cluster_keys=cluster_keys(config))
+    server = make_server(config.listen_host, config.listen_port, app, threaded=True)
     log.info("listening on %s:%d (forge %s)", config.listen_host, config.listen_port, config.forge)
     try:
         server.serve_forever()

@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from gitops_bot.app.audit import rollbacks_json
+from gitops_bot.app.cluster_events_http import ClusterEventKeys, add_cluster_routes
 from gitops_bot.app.service import Bot
 from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.errors import (
@@ -34,9 +35,10 @@ def _authenticate(token: str | None) -> None:
         raise AuthenticationError("missing or wrong bearer token")
 
 
-def create_app(bot: Bot, *, token: str | None) -> Flask:
+def create_app(bot: Bot, *, token: str | None, cluster_keys: ClusterEventKeys | None = None) -> Flask:
     """The Flask app; token None means authentication was explicitly switched off."""
     app = Flask(__name__)
+    add_cluster_routes(app, cluster_keys or ClusterEventKeys(), bot.metrics, bot.cluster_event, _read_body)
 
     @app.post("/api/v1/alerts")
     def alerts() -> tuple[Response, int]:

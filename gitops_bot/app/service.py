@@ -13,6 +13,7 @@ from gitops_bot.adapters.journal import Entry, Journal
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, Notification
+from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import GitopsBotError
 
 log = logging.getLogger("gitops_bot")
@@ -40,6 +41,7 @@ class Bot:
         self.accepted: deque[tuple[float, Alert]] = deque(maxlen=200)  # for timelines, not state
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
+        self.on_cluster_event: list[Callable[[ClusterEvent], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -56,6 +58,12 @@ class Bot:
             self.enqueue(alert)
             queued += 1
         return queued
+
+    def cluster_event(self, event: ClusterEvent) -> None:
+        """A push-mode event from Flux / Argo CD: the cluster watch polls now (nothing is journaled:
+        the watch state is in git and the controller's API is re-read)."""
+        for callback in self.on_cluster_event:
+            callback(event)
 
     def enqueue(self, alert: Alert) -> None:
         """Journal one firing alert durably, then hand it to the worker."""

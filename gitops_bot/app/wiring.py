@@ -20,6 +20,7 @@ from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import ConfigError, GitopsBotError
 from gitops_bot.core.policy import Policy
 
@@ -96,6 +97,8 @@ class Runtime:
                 self.bot.after_rollback.append(self.cluster.landed)
         else:  # a PR lands later (or never): watch from the merge, read back from git
             self.github.on_landed.append(self._watch_landed)
+        if self.cluster is not None:
+            self.bot.on_cluster_event.append(self._cluster_event)
         self.bot.on_resolved.append(self.watcher.resolved)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
@@ -104,6 +107,10 @@ class Runtime:
             if config.watch_good_seconds
             else None
         )
+
+    def _cluster_event(self, event: ClusterEvent) -> None:
+        if self.cluster is not None:
+            self.cluster.wake()
 
     def _cluster_watcher(self, config: Config, engine: Engine) -> ClusterWatcher | None:
         """A cluster watch when any policy says how its agents reach the cluster (spec.cluster)."""

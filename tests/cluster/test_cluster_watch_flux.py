@@ -96,9 +96,7 @@ def test_a_receiver_that_refuses_is_escalated_and_the_watch_times_out(
     said: str,
 ) -> None:
     name = "support" if how != "resource-missing" else "no-such-kustomization"
-    url = receiver.add_receiver(
-        "agents", "generic-hmac", HMAC_TOKEN, [{**KUSTOMIZATION, "name": name}]
-    )
+    url = receiver.add_receiver("agents", "generic-hmac", HMAC_TOKEN, [{**KUSTOMIZATION, "name": name}])
     monkeypatch.setenv("TEST_RECEIVER_URL", url + "x" if how == "wrong-path" else url)
     monkeypatch.setenv("TEST_RECEIVER_TOKEN", "not-the-token" if how == "wrong-token" else HMAC_TOKEN)
     rogue_applied(remote, kube)

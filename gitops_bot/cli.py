@@ -8,13 +8,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import load_config
-from gitops_bot.app.engine import Outcome
+from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.wiring import make_engine
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     audit.add_argument("--json", action="store_true")
     audit.add_argument("--agent")
+    audit.add_argument(
+        "--stats", action="store_true", help="per policy and agent: outcomes, precision, phases"
+    )
     policy = sub.add_parser("policy", help="policy tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_sub.add_parser("check", help="validate RollbackPolicy files")
@@ -138,10 +141,13 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
-    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
+    stats = args.command == "audit" and args.stats
+    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" or stats else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
+        if stats:
+            return _print_stats(engine, config.cluster.confirm_seconds, args.agent, as_json=args.json)
         records = audit_records(engine.repo, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
@@ -160,6 +166,25 @@ def _run(args: argparse.Namespace) -> int:
     # An operator's explicit request is not re-checked against Alertmanager or Prometheus.
     outcome = engine.handle_routed(routed, dry_run=dry, check=False)
     return _print_outcome(outcome, as_json=getattr(args, "json", False))
+
+
+def _print_stats(engine: Engine, confirm_seconds: float, agent: str | None, *, as_json: bool) -> int:
+    from gitops_bot.app.outcomes import rollback_outcomes, stats_table
+    from gitops_bot.core.outcomes import aggregate
+
+    window = timedelta(seconds=confirm_seconds)
+    outcomes = rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
+    stats = aggregate(o for o in outcomes if agent in (None, o.agent))
+    if not as_json:
+        print(stats_table(stats))
+        return 0
+    rows = []
+    for s in stats:
+        spans = {name: dict(zip(("p50", "p90"), s.quantiles(name), strict=True)) for name in s.spans}
+        row = {"policy": s.policy, "agent": s.agent, "rollbacks": s.rollbacks, "confirmed": s.confirmed}
+        rows.append(row | {"overridden": s.overridden, "precision": s.precision, "spans": spans})
+    print(json.dumps(rows, indent=2))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,7 @@ class Bot:
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
         self.on_cluster_event: list[Callable[[ClusterEvent], None]] = []
+        self.on_firing: list[Callable[[Alert], None]] = []  # on the worker, before the engine handles it
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -111,6 +112,11 @@ class Bot:
     def process(self, entry: Entry) -> Outcome:
         """Handle one journaled alert; failures of outside systems are retried, never dropped early."""
         outcome = Outcome("failed", "not attempted")
+        for callback in self.on_firing:
+            try:
+                callback(entry.alert)
+            except GitopsBotError as e:  # bookkeeping only: never in the way of a rollback
+                log.warning("alert %s: %s", entry.id, e)
         for attempt in range(self.retries + 1):
             try:
                 outcome = self.engine.handle(entry.alert)

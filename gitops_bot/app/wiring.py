@@ -1,6 +1,7 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
@@ -15,14 +16,18 @@ from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
+from gitops_bot.app.outcomes import OutcomeCollector, note_refire, rollback_outcomes
 from gitops_bot.app.policy_files import load_policies
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.core.alerts import Alert
 from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import ConfigError, GitopsBotError
+from gitops_bot.core.outcomes import RollbackOutcome
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.route import Routed, route
 
 if TYPE_CHECKING:
     from gitops_bot.app.github.forge import GitHubForge
@@ -100,6 +105,7 @@ class Runtime:
         if self.cluster is not None:
             self.bot.on_cluster_event.append(self._cluster_event)
         self.bot.on_resolved.append(self.watcher.resolved)
+        self._track_outcomes(config, engine)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
         self._good = (
@@ -107,6 +113,23 @@ class Runtime:
             if config.watch_good_seconds
             else None
         )
+
+    def _track_outcomes(self, config: Config, engine: Engine) -> None:
+        """Outcomes and phase histograms on /metrics; `refired` marks when an agent alerts again."""
+        window = timedelta(seconds=config.cluster.confirm_seconds)
+
+        def compute() -> list[RollbackOutcome]:
+            with engine.exclusive():
+                return rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
+
+        def refire(alert: Alert) -> None:
+            routed = route(alert, engine.policies)
+            if isinstance(routed, Routed):
+                with engine.exclusive():
+                    note_refire(engine, alert, agent=routed.agent, window=window)
+
+        self.bot.metrics.registry.register(OutcomeCollector(compute))
+        self.bot.on_firing.append(refire)
 
     def _cluster_event(self, event: ClusterEvent) -> None:
         if self.cluster is not None:

@@ -17,8 +17,9 @@ from gitops_bot.core.alerts import format_time, parse_time
 from gitops_bot.core.errors import AlertPayloadError
 from gitops_bot.core.trailers import one_line, parse_trailers
 
-Phase = Literal["started", "accepted", "landed", "synced", "healthy", "resolved", "cluster-failed"]
-PERSISTED: tuple[Phase, ...] = ("accepted", "landed", "synced", "healthy", "cluster-failed")
+Phase = Literal["started", "accepted", "landed", "synced", "healthy", "resolved", "cluster-failed", "refired"]
+# `refired`: the agent alerted again within the confirmation window after the rollback's alert resolved.
+PERSISTED: tuple[Phase, ...] = ("accepted", "landed", "synced", "healthy", "cluster-failed", "refired")
 ORDER: tuple[Phase, ...] = ("started", "accepted", "landed", "synced", "healthy", "resolved")
 # The spans shown in the audit and exported as histograms: (name, from, to).
 SPANS: tuple[tuple[str, Phase, Phase], ...] = (
@@ -72,6 +73,7 @@ class Timeline:
 
     times: dict[Phase, datetime]
     failure: str | None = None  # the cluster-failed reason, when the watch escalated
+    refired: bool = False
 
     def spans(self) -> dict[str, float]:
         """Seconds between phases both known (negative spans, from skewed clocks, are dropped)."""
@@ -89,20 +91,23 @@ class Timeline:
             "times": {p: format_time(self.times[p]) for p in ORDER if p in self.times},
             "seconds": self.spans(),
             "clusterFailed": self.failure,
+            "refired": self.refired,
         }
 
 
 def timeline(marks: list[PhaseMark], *, started: datetime | None, resolved: datetime | None) -> Timeline:
     """Merge the persisted marks with the alert start and the recovery time."""
     times: dict[Phase, datetime] = {}
-    failure = None
+    failure, refired = None, False
     if started is not None:
         times["started"] = started
     for mark in marks:
         if mark.phase == "cluster-failed":
             failure = mark.detail
+        elif mark.phase == "refired":
+            refired = True
         elif mark.phase not in times or mark.at < times[mark.phase]:
             times[mark.phase] = mark.at
     if resolved is not None:
         times["resolved"] = resolved
-    return Timeline(times, failure)
+    return Timeline(times, failure, refired)

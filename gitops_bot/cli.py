@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_bot.app.audit import audit_records, audit_table
-from gitops_bot.app.config import load_config
+from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.watch_good import watch_good_once
@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
     good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     good.add_argument("--agent", required=True)
+    lift = sub.add_parser("lift-exclusion", help="let image automation pick a rolled-back version again")
+    lift.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    lift.add_argument("--agent", required=True)
+    lift.add_argument("--version", required=True)
+    lift.add_argument("--policy", help="policy name (default: the first with spec.cluster.imageAutomation)")
     watch = sub.add_parser(
         "watch-good", help="tag versions that baked with no alert as known-good (one pass)"
     )
@@ -161,11 +166,40 @@ def _run(args: argparse.Namespace) -> int:
 
         print(mark_good(engine, args.agent, who=who))
         return 0
+    if args.command == "lift-exclusion":
+        print(_lift(args, config, engine, who))
+        return 0
     routed = _manual(args, engine.policies, who)
     dry = args.command == "culprit" or args.dry_run
     # An operator's explicit request is not re-checked against Alertmanager or Prometheus.
     outcome = engine.handle_routed(routed, dry_run=dry, check=False)
     return _print_outcome(outcome, as_json=getattr(args, "json", False))
+
+
+def _lift(args: argparse.Namespace, config: Config, engine: Engine, who: str) -> str:
+    from gitops_bot.adapters.flux_images import FluxImages
+    from gitops_bot.app.cluster_targets import ClusterClients
+    from gitops_bot.app.image_hold import lift
+
+    if not is_plain_name(args.agent) or not is_plain_name(args.version):
+        raise UsageError("--agent and --version must be plain names")
+    spec = next(
+        (
+            p.cluster.image_automation
+            for p in engine.policies
+            if p.cluster and p.cluster.image_automation and args.policy in (None, p.name)
+        ),
+        None,
+    )
+    if spec is None:
+        raise UsageError(
+            "no policy has spec.cluster.imageAutomation" + (f" named {args.policy!r}" if args.policy else "")
+        )
+    with engine.exclusive():
+        engine.repo.sync()
+        return lift(
+            FluxImages(ClusterClients(config).flux()), engine.repo, spec, args.agent, args.version, who
+        )
 
 
 def _print_stats(engine: Engine, confirm_seconds: float, agent: str | None, *, as_json: bool) -> int:

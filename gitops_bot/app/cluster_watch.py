@@ -16,14 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from gitops_bot.adapters.flux_images import FluxImages
 from gitops_bot.app.cluster_targets import ClusterCallError, ClusterClients, Observation, Target
 from gitops_bot.app.engine import Engine, Outcome
+from gitops_bot.app.image_hold import hold
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.phase_store import read_phases, write_phase
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.cluster import ClusterVerdict
 from gitops_bot.core.cluster_policy import ClusterPolicy
+from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.paths import expand
 from gitops_bot.core.phases import PhaseMark
 from gitops_bot.core.policy import Policy
@@ -151,7 +154,7 @@ class ClusterWatcher:
     def _kick(self, watch: ClusterWatch, targets: list[Target]) -> ClusterWatch:
         watch = replace(watch, kicked=True)
         self._update(watch)
-        problems = []
+        problems = self._hold_image(watch)
         for target in targets:
             try:
                 log.info(
@@ -166,6 +169,26 @@ class ClusterWatcher:
             watch = replace(watch, last_reason=reason)
             self._update(watch)
         return watch
+
+    def _hold_image(self, watch: ClusterWatch) -> list[str]:
+        """Opt-in: keep the rolled-back version out of image automation (problems, if any)."""
+        spec = watch.cluster.image_automation
+        if spec is None:
+            return []
+        try:
+            with self.engine.exclusive():
+                what = hold(
+                    FluxImages(self.clients.flux()),
+                    self.engine.repo,
+                    spec,
+                    watch.agent,
+                    watch.from_version,
+                    watch.rollback_sha,
+                )
+        except GitopsBotError as e:
+            return [str(e)]
+        log.info("cluster: %s", what)
+        return []
 
     def _judge(self, watch: ClusterWatch, seen: list[Observation]) -> None:
         now = self.clock()

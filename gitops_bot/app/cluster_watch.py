@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from gitops_bot.adapters.flux_images import FluxImages
+from gitops_bot.app.agent_values import first_bringing_back
 from gitops_bot.app.cluster_targets import ClusterCallError, ClusterClients, Observation, Target
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.image_hold import hold
@@ -27,12 +28,10 @@ from gitops_bot.core.alerts import Alert
 from gitops_bot.core.cluster import ClusterVerdict
 from gitops_bot.core.cluster_policy import ClusterPolicy
 from gitops_bot.core.errors import GitopsBotError
-from gitops_bot.core.paths import expand
 from gitops_bot.core.phases import PhaseMark
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.reach import Carried, carried
 from gitops_bot.core.recovery import RollbackRef
-from gitops_bot.core.yamlpath import read_value
 
 log = logging.getLogger("gitops_bot")
 ClusterEscalator = Callable[[RollbackRef, str], None]
@@ -218,22 +217,15 @@ class ClusterWatcher:
             self._fail(watch, f"timed out: {watch.last_reason}", "timeout")
 
     def _carried(self, watch: ClusterWatch) -> Carried:
-        """The commits after the revert that still carry it (reads the agent's version fields)."""
+        """The commits after the revert that still carry it."""
         repo = self.engine.repo
         with self.engine.exclusive():
             repo.sync()
             later = repo.first_parent_after(watch.rollback_sha)
-            values = [
-                (
-                    sha,
-                    tuple(
-                        read_value(repo.read(sha, expand(f.file, watch.agent)), f.path)
-                        for f in watch.policy.fields
-                    ),
-                )
-                for sha in later
-            ]
-        return carried(watch.rollback_sha, values, watch.from_version)
+            undone = first_bringing_back(
+                repo, watch.policy, watch.agent, watch.rollback_sha, watch.from_version
+            )
+        return carried(watch.rollback_sha, later, undone)
 
     # -- bookkeeping ---------------------------------------------------------------------------------
 

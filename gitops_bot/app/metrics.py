@@ -1,6 +1,6 @@
 """Prometheus metrics of the bot itself, in a registry per instance."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -62,6 +62,12 @@ class Metrics:
             "gitops_bot_cluster_events",
             "Push-mode events from Flux / Argo CD notifications, by source and result.",
             ["source", "result"],
+            registry=self.registry,
+        )
+        self.policy_unresolved = Gauge(
+            "gitops_bot_policy_unresolved",
+            "1 while a policy resolves no agent at the repo head (every alert it claims would find nothing).",
+            ["policy"],
             registry=self.registry,
         )
 

@@ -14,19 +14,17 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.agent_values import first_bringing_back
 from gitops_bot.app.audit import record_timeline
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.phase_store import read_phases, write_phase
 from gitops_bot.core.alerts import Alert, parse_time
 from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.outcomes import RollbackOutcome, Stats, aggregate, classify
-from gitops_bot.core.paths import expand
 from gitops_bot.core.phases import SPANS, PhaseMark
 from gitops_bot.core.policy import Policy, policy_named
 from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
-from gitops_bot.core.versions import matches_version
-from gitops_bot.core.yamlpath import read_value
 
 BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -35,14 +33,7 @@ def brought_back(repo: GitRepo, record: RollbackRecord, policy: Policy | None) -
     """Whether a later first-parent commit set the agent's version back to the rolled-back one."""
     if policy is None:
         return False
-    files = [expand(f.file, record.agent) for f in policy.fields]
-    for commit in repo.commits(f"{record.sha}..{repo.remote_ref}", files):
-        values = [
-            read_value(repo.read(commit.sha, expand(f.file, record.agent)), f.path) for f in policy.fields
-        ]
-        if any(matches_version(v, record.from_version) for v in values):
-            return True
-    return False
+    return first_bringing_back(repo, policy, record.agent, record.sha, record.from_version) is not None
 
 
 def _resolved(recovery: str | None) -> datetime | None:

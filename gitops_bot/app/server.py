@@ -75,9 +75,11 @@ def create_app(bot: Bot, *, token: str | None, cluster_keys: ClusterEventKeys | 
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
-        if not bot.alive():
-            return jsonify({"status": "worker not running"}), 503
-        return jsonify({"status": "ok"}), 200
+        alive = bot.alive()
+        body: dict[str, object] = {"status": "ok" if alive else "worker not running"}
+        if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
+            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
+        return jsonify(body), 200 if alive else 503
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -18,6 +18,7 @@ from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.outcomes import OutcomeCollector, note_refire, rollback_outcomes
 from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
@@ -61,7 +62,7 @@ def make_engine(
 ) -> Engine:
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
     engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies, reader))
     github = _github(engine)
     if github is not None:
@@ -113,6 +114,7 @@ class Runtime:
             if config.watch_good_seconds
             else None
         )
+        self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def _track_outcomes(self, config: Config, engine: Engine) -> None:
         """Outcomes and phase histograms on /metrics; `refired` marks when an agent alerts again."""
@@ -150,6 +152,7 @@ class Runtime:
     def start(self) -> None:
         """Replay the journal, resume open recovery and cluster watches from git, start every loop."""
         self.bot.start()
+        self.policy_status.start()
         for name, watcher in (("recovery", self.watcher), ("cluster", self.cluster)):
             if watcher is None:
                 continue
@@ -185,6 +188,7 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
+        self.policy_status.stop()
         if self._good is not None:
             self._good.stop()
         if self.resync is not None:

@@ -1,8 +1,10 @@
 """The `spec.cluster` section of a RollbackPolicy: which Argo CD Application / Flux object deploys an
 agent, how to make it reconcile now, how long to wait, and whether to keep the bad image out (pure).
 
-Names are templates: `{agent}` is the only placeholder, and a template must render to a valid name for
-every plain agent name, so `policy check` can refuse a typo before an alert ever arrives.
+`ClusterSpec` is the schema (pydantic, unknown keys refused, part of policies/schema.json through
+core.policy_schema.Spec); `ClusterPolicy` is what the bot uses. Names are templates whose only
+placeholder is `{agent}` (the watch is rebuilt from git after a restart, where only the agent is known),
+and a template must render to a valid name, so `policy check` refuses a typo before an alert arrives.
 """
 
 from __future__ import annotations
@@ -10,20 +12,121 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from gitops_bot.core.validate import Problems, choice, duration
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from gitops_bot.core.durations import parse_duration
 
 ArgoSync = Literal["auto", "manual-sync-allowed"]
 ReceiverKind = Literal["generic", "generic-hmac"]
 ImageLever = Literal["exclude-tag", "suspend-automation"]
-ARGO_SYNC: tuple[ArgoSync, ...] = ("auto", "manual-sync-allowed")
-RECEIVER_KINDS: tuple[ReceiverKind, ...] = ("generic", "generic-hmac")
-IMAGE_LEVERS: tuple[ImageLever, ...] = ("exclude-tag", "suspend-automation")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _DNS = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SAMPLE_AGENT = "sample-agent"  # what `policy check` renders templates with
+
+
+def _template(raw: str, *, namespaced: bool) -> str:
+    others = [p for p in _PLACEHOLDER.findall(raw) if p != "agent"]
+    if others:
+        raise ValueError(f"only the {{agent}} placeholder is allowed, got {', '.join(map(repr, others))}")
+    rendered = raw.replace("{agent}", _SAMPLE_AGENT)
+    parts = rendered.split("/")
+    if len(parts) != (2 if namespaced else 1) or not all(_DNS.match(p) for p in parts):
+        want = "<namespace>/<name>" if namespaced else "a lowercase DNS name"
+        raise ValueError(f"must render to {want}, {raw!r} gives {rendered!r}")
+    return raw
+
+
+def _name(raw: str) -> str:
+    return _template(raw, namespaced=False)
+
+
+def _ref(raw: str) -> str:
+    return _template(raw, namespaced=True)
+
+
+def _duration(raw: str) -> str:
+    parse_duration(raw)
+    return raw
+
+
+Name = Annotated[str, AfterValidator(_name), Field(description="a name template, e.g. agents-{agent}")]
+Ref = Annotated[
+    str, AfterValidator(_ref), Field(description="<namespace>/<name> template, e.g. flux-system/{agent}")
+]
+Duration = Annotated[str, AfterValidator(_duration)]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="an environment variable")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgoSpec(_Strict):
+    """The Application that deploys the agent."""
+
+    app: Name
+    sync: ArgoSync = Field("auto", description="manual-sync-allowed: POST a sync when auto-sync is off")
+    refreshTimeout: Duration = "60s"
+
+
+class ReceiverSpec(_Strict):
+    """A notification-controller Receiver to call instead of annotating objects."""
+
+    url_env: EnvName
+    kind: ReceiverKind = "generic-hmac"
+    token_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _token_for_hmac(self) -> ReceiverSpec:
+        if self.kind == "generic-hmac" and self.token_env is None:
+            raise ValueError("token_env is required for a generic-hmac Receiver")
+        return self
+
+
+class FluxSpec(_Strict):
+    """The Kustomization or the HelmRelease that deploys the agent."""
+
+    kustomization: Ref | None = None
+    helmRelease: Ref | None = None
+    receiver: ReceiverSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> FluxSpec:
+        if (self.kustomization is None) == (self.helmRelease is None):
+            raise ValueError("needs exactly one of kustomization or helmRelease")
+        return self
+
+
+class ImageAutomationSpec(_Strict):
+    """Opt-in: keep the rolled-back tag out of Flux image automation."""
+
+    excludeTag: Ref | None = Field(
+        None, description="ImageRepository (its exclusionList is shared by every policy)"
+    )
+    suspendAutomation: Ref | None = Field(None, description="ImageUpdateAutomation to suspend")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ImageAutomationSpec:
+        if (self.excludeTag is None) == (self.suspendAutomation is None):
+            raise ValueError("needs exactly one of excludeTag or suspendAutomation")
+        return self
+
+
+class ClusterSpec(_Strict):
+    """spec.cluster: how a rollback reaches the cluster."""
+
+    argocd: ArgoSpec | None = None
+    flux: FluxSpec | None = None
+    timeout: Duration = Field("10m", description="escalate when the cluster does not run the revert by then")
+    imageAutomation: ImageAutomationSpec | None = None
+
+    @model_validator(mode="after")
+    def _a_controller(self) -> ClusterSpec:
+        if self.argocd is None and self.flux is None:
+            raise ValueError("needs argocd or flux")
+        return self
 
 
 @dataclass(frozen=True)
@@ -41,7 +144,7 @@ class ArgoTarget:
 
 @dataclass(frozen=True)
 class Receiver:
-    """A notification-controller Receiver to call instead of annotating objects."""
+    """A notification-controller Receiver (URL and token from the environment)."""
 
     url_env: str
     kind: ReceiverKind = "generic-hmac"
@@ -63,10 +166,10 @@ class FluxDeploy:
 
 @dataclass(frozen=True)
 class ImageAutomation:
-    """Opt-in: keep the rolled-back tag out of Flux image automation."""
+    """Which lever keeps a rolled-back tag out, and on which object (`namespace/name` template)."""
 
     lever: ImageLever
-    ref: str  # ImageRepository (exclude-tag) or ImageUpdateAutomation (suspend-automation), ns/name
+    ref: str
 
     def ref_for(self, agent: str) -> str:
         """`namespace/name` for an agent."""
@@ -83,110 +186,28 @@ class ClusterPolicy:
     image_automation: ImageAutomation | None = None
 
 
-def _template(raw: object, errs: Problems, key: str, *, namespaced: bool) -> str | None:
-    """A name template: only `{agent}`, and it renders to a DNS name (or `ns/name`)."""
-    if not isinstance(raw, str) or not raw:
-        errs.add(key, "must be a non-empty string")
-        return None
-    others = [p for p in _PLACEHOLDER.findall(raw) if p != "agent"]
-    if others:
-        errs.add(key, f"only the {{agent}} placeholder is allowed, got {', '.join(map(repr, others))}")
-        return None
-    rendered = raw.replace("{agent}", _SAMPLE_AGENT)
-    parts = rendered.split("/")
-    if len(parts) != (2 if namespaced else 1) or not all(_DNS.match(p) for p in parts):
-        want = "<namespace>/<name>" if namespaced else "a lowercase DNS name"
-        errs.add(key, f"must render to {want}, {raw!r} gives {rendered!r}")
-        return None
-    return raw
+def _flux(spec: FluxSpec) -> FluxDeploy:
+    r = spec.receiver
+    receiver = Receiver(r.url_env, r.kind, r.token_env) if r else None
+    if spec.kustomization is not None:
+        return FluxDeploy("Kustomization", spec.kustomization, receiver)
+    return FluxDeploy("HelmRelease", spec.helmRelease or "", receiver)
 
 
-def _env(raw: object, errs: Problems, key: str, *, required: bool) -> str | None:
-    if raw is None and not required:
+def _images(spec: ImageAutomationSpec) -> ImageAutomation:
+    if spec.excludeTag is not None:
+        return ImageAutomation("exclude-tag", spec.excludeTag)
+    return ImageAutomation("suspend-automation", spec.suspendAutomation or "")
+
+
+def cluster_policy(spec: ClusterSpec | None) -> ClusterPolicy | None:
+    """The validated section as the bot uses it (None: the bot stops at the push, as before)."""
+    if spec is None:
         return None
-    if not isinstance(raw, str) or not _ENV.match(raw):
-        errs.add(key, "must name an environment variable")
-        return None
-    return raw
-
-
-def _mapping(raw: object, errs: Problems, key: str, allowed: frozenset[str]) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        errs.add(key, "must be a mapping")
-        return None
-    for unknown in sorted(set(raw) - allowed):
-        errs.add(f"{key}.{unknown}", "unknown key")
-    return raw
-
-
-def _argo(raw: object, errs: Problems, at: str) -> ArgoTarget | None:
-    section = _mapping(raw, errs, at, frozenset({"app", "sync", "refreshTimeout"}))
-    if section is None:
-        return None
-    app = _template(section.get("app"), errs, f"{at}.app", namespaced=False)
-    sync = choice(section.get("sync"), ARGO_SYNC, "auto", errs, f"{at}.sync")
-    refresh = duration(section.get("refreshTimeout"), timedelta(seconds=60), errs, f"{at}.refreshTimeout")
-    return ArgoTarget(app, sync, refresh) if app else None  # type: ignore[arg-type]
-
-
-def _receiver(raw: object, errs: Problems, at: str) -> Receiver | None:
-    section = _mapping(raw, errs, at, frozenset({"url_env", "kind", "token_env"}))
-    if section is None:
-        return None
-    kind = choice(section.get("kind"), RECEIVER_KINDS, "generic-hmac", errs, f"{at}.kind")
-    url_env = _env(section.get("url_env"), errs, f"{at}.url_env", required=True)
-    token_env = _env(section.get("token_env"), errs, f"{at}.token_env", required=kind == "generic-hmac")
-    return Receiver(url_env, kind, token_env) if url_env else None  # type: ignore[arg-type]
-
-
-def _flux(raw: object, errs: Problems, at: str) -> FluxDeploy | None:
-    section = _mapping(raw, errs, at, frozenset({"kustomization", "helmRelease", "receiver"}))
-    if section is None:
-        return None
-    given = [k for k in ("kustomization", "helmRelease") if k in section]
-    if len(given) != 1:
-        errs.add(at, "needs exactly one of kustomization or helmRelease")
-        return None
-    ref = _template(section[given[0]], errs, f"{at}.{given[0]}", namespaced=True)
-    receiver = _receiver(section.get("receiver"), errs, f"{at}.receiver")
-    kind: Literal["Kustomization", "HelmRelease"] = (
-        "Kustomization" if given[0] == "kustomization" else "HelmRelease"
-    )
-    return FluxDeploy(kind, ref, receiver) if ref else None
-
-
-def _images(raw: object, errs: Problems, at: str) -> ImageAutomation | None:
-    section = _mapping(raw, errs, at, frozenset({"excludeTag", "suspendAutomation"}))
-    if section is None:
-        return None
-    if len(section) != 1:
-        errs.add(
-            at, "needs exactly one of excludeTag: <ns>/<ImageRepository> or suspendAutomation: <ns>/<name>"
-        )
-        return None
-    key = next(iter(section))
-    ref = _template(section[key], errs, f"{at}.{key}", namespaced=True)
-    lever: ImageLever = "exclude-tag" if key == "excludeTag" else "suspend-automation"
-    return ImageAutomation(lever, ref) if ref else None
-
-
-def parse_cluster(raw: object, errs: Problems) -> ClusterPolicy | None:
-    """`spec.cluster`, or None when absent (the bot then stops at the push, as before)."""
-    at = "spec.cluster"
-    section = _mapping(raw, errs, at, frozenset({"argocd", "flux", "timeout", "imageAutomation"}))
-    if section is None:
-        return None
-    argo, flux = (
-        _argo(section.get("argocd"), errs, f"{at}.argocd"),
-        _flux(section.get("flux"), errs, f"{at}.flux"),
-    )
-    if "argocd" not in section and "flux" not in section:
-        errs.add(at, "needs argocd or flux")
+    argo = spec.argocd
     return ClusterPolicy(
-        argocd=argo,
-        flux=flux,
-        timeout=duration(section.get("timeout"), timedelta(minutes=10), errs, f"{at}.timeout"),
-        image_automation=_images(section.get("imageAutomation"), errs, f"{at}.imageAutomation"),
+        argocd=ArgoTarget(argo.app, argo.sync, parse_duration(argo.refreshTimeout)) if argo else None,
+        flux=_flux(spec.flux) if spec.flux else None,
+        timeout=parse_duration(spec.timeout),
+        image_automation=_images(spec.imageAutomation) if spec.imageAutomation else None,
     )

@@ -1,8 +1,8 @@
 """Does the cluster run the revert, and is the revert still in force on the branch? (pure)
 
-`carried` walks the first-parent commits after the revert, oldest first: each one still carries the
-revert until one brings the rolled-back version back (image automation re-bumping the tag, or a
-person overriding the rollback). `argo_synced` / `flux_synced` say whether the controller applied a
+`carried`: the first-parent commits after the revert, oldest first, each still carry the revert until
+the one that brought the rolled-back version back (image automation re-bumping the tag, or a person
+overriding the rollback; found by app.agent_values). `argo_synced` / `flux_synced` say whether the controller applied a
 revision that carries it, before health settles (the "cluster synced" phase).
 """
 
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_bot.core.cluster import ArgoAppStatus, FluxStatus, revision_sha
-from gitops_bot.core.versions import matches_version
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,11 @@ class Carried:
     undone_by: str | None = None
 
 
-def carried(revert: str, later: Sequence[tuple[str, tuple[str | None, ...]]], from_version: str) -> Carried:
-    """`later`: (sha, the agent's version-field values there) for each commit after the revert."""
+def carried(revert: str, later: Sequence[str], undone_by: str | None) -> Carried:
+    """`later`: the first-parent commits after the revert, oldest first."""
     acceptable = {revert}
-    for sha, values in later:
-        if any(matches_version(value, from_version) for value in values):
+    for sha in later:
+        if sha == undone_by:
             return Carried(frozenset(acceptable), sha)
         acceptable.add(sha)
     return Carried(frozenset(acceptable))

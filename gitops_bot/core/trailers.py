@@ -16,6 +16,8 @@ TRAILER_KEYS = (
     "Policy",
     "Approved-By",
 )
+# Optional, after the others: the full references when they say more than the version (`repo:1.0.0@sha256:…`).
+REF_KEYS = ("Rollback-From-Ref", "Rollback-To-Ref")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class RollbackRecord:
     approved_by: str
     recovery: dict[str, str] | None = None
     phases: dict[str, object] | None = None  # core.phases.Timeline.to_json(), filled in by the audit
+    from_ref: str = ""
+    to_ref: str = ""
 
     def to_json(self) -> dict[str, object]:
         """JSON shape shared by `audit --json` and GET /api/v1/rollbacks."""
@@ -50,6 +54,8 @@ class RollbackRecord:
             "approvedBy": self.approved_by,
             "recovery": self.recovery,
             "phases": self.phases,
+            "fromRef": self.from_ref or None,
+            "toRef": self.to_ref or None,
         }
 
 
@@ -68,6 +74,8 @@ def rollback_message(
     culprit_subject: str,
     policy: str,
     approved_by: str = "auto",
+    from_ref: str = "",
+    to_ref: str = "",
 ) -> str:
     """The rollback commit message: subject, evidence body, then exactly the trailer keys."""
     subject = one_line(f"Roll back {agent} {from_version} -> {to_version} ({alert.name})")
@@ -90,6 +98,8 @@ def rollback_message(
         approved_by,
     )
     trailers = [f"{k}: {one_line(v) or '-'}" for k, v in zip(TRAILER_KEYS, values, strict=True)]
+    if (from_ref, to_ref) != (from_version, to_version) and (from_ref or to_ref):
+        trailers += [f"{k}: {one_line(v) or '-'}" for k, v in zip(REF_KEYS, (from_ref, to_ref), strict=True)]
     return "\n".join([subject, "", *body, "", *trailers]) + "\n"
 
 
@@ -138,6 +148,8 @@ def record_from(sha: str, committed_at: datetime, trailers: Mapping[str, str]) -
         fingerprint=trailers.get("Alert-Fingerprint", ""),
         policy=trailers.get("Policy", ""),
         approved_by=trailers.get("Approved-By", ""),
+        from_ref=trailers.get("Rollback-From-Ref", ""),
+        to_ref=trailers.get("Rollback-To-Ref", ""),
     )
 
 

@@ -59,13 +59,13 @@ def test_policy_check_names_every_cluster_mistake(tmp_path: Path) -> None:
     assert result.returncode == 1
     for expected in (
         "spec.cluster.argocd.app: only the {agent} placeholder is allowed, got 'agnet'",
-        "spec.cluster.argocd.sync: must be one of auto, manual-sync-allowed, got 'always'",
-        "spec.cluster.argocd.refreshTimout: unknown key",
+        "spec.cluster.argocd.sync: Input should be 'auto' or 'manual-sync-allowed', got 'always'",
+        "spec.cluster.argocd.refreshTimout: unknown key 'refreshTimout'; did you mean 'refreshTimeout'?",
         "spec.cluster.flux.kustomization: must render to <namespace>/<name>",
-        "spec.cluster.flux.receiver.url_env: must name an environment variable",
-        "spec.cluster.flux.receiver.kind: must be one of generic, generic-hmac, got 'github'",
-        "spec.cluster.timeout:",
-        "spec.cluster.imageAutomation: needs exactly one of",
+        "spec.cluster.flux.receiver.url_env: String should match pattern",
+        "spec.cluster.flux.receiver.kind: Input should be 'generic' or 'generic-hmac', got 'github'",
+        "spec.cluster.timeout: not a duration like 30s, 5m, 1h30m: 'soon'",
+        "spec.cluster.imageAutomation: needs exactly one of excludeTag or suspendAutomation",
     ):
         assert expected in result.stdout + result.stderr, (expected, result.stdout, result.stderr)
 
@@ -95,5 +95,5 @@ def test_config_reads_argocd_and_kubernetes_sections(tmp_path: Path) -> None:
 
 
 def test_config_refuses_an_argocd_section_without_url(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"argocd\.url: required"):
+    with pytest.raises(ConfigError, match=r"argocd\.url: is required"):
         parse_config({"repo": {"url": "file:///srv/a.git"}, "argocd": {"token_env": "T"}}, base=tmp_path)

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
     demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    demo.add_argument(
+        "--argocd", action="store_true", help="the loop through an Argo CD stand-in, phase timeline"
+    )
     sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
@@ -182,6 +185,8 @@ def _lab(module: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo" and args.argocd:
+        return int(_lab("gitops_bot_lab.demo_argocd").main())
     if args.command == "demo":
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":

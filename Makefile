@@ -13,7 +13,7 @@ ifneq ($(VENV_VERSION),$(PY_VERSION))
 $(shell rm -rf $(VENV))
 endif
 
-.PHONY: help demo demo-github test lint unit bench wheel-check clean python-check
+.PHONY: help demo demo-github demo-argocd test lint unit bench wheel-check clean python-check
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -37,6 +37,9 @@ demo: $(RUNTIME)  ## the whole loop on a local git remote (real Prometheus/Alert
 
 demo-github: $(RUNTIME)  ## the same rollback as a pull request against a local fake GitHub
 	$(BIN)/gitops-bot demo-github
+
+demo-argocd: $(RUNTIME)  ## the loop closed through an Argo CD stand-in, with the phase timeline
+	$(BIN)/gitops-bot demo --argocd
 
 lint: $(DEV)  ## ruff, mypy --strict, import-linter layers, duplicate-code check
 	$(BIN)/ruff format --check gitops_bot lab tests bench

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.core.edits import Outcome, read_field
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.reach import Carried, carried
 from gitops_bot.core.templates import expand, template_regex
 from gitops_bot.core.versions import matches_version
 
@@ -57,3 +58,9 @@ def first_bringing_back(
         if carries(repo, sha, fields, version):
             return sha
     return None
+
+
+def carried_after(repo: GitRepo, policy: Policy, agent: str, rollback_sha: str, version: str) -> Carried:
+    """The first-parent commits that still carry the revert (the repo synced by the caller)."""
+    later = repo.first_parent_after(rollback_sha)
+    return carried(rollback_sha, later, first_bringing_back(repo, policy, agent, rollback_sha, version))

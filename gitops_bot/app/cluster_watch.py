@@ -16,21 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from gitops_bot.adapters.flux_images import FluxImages
-from gitops_bot.app.agent_values import first_bringing_back
+from gitops_bot.app.agent_values import carried_after
 from gitops_bot.app.cluster_targets import ClusterCallError, ClusterClients, Observation, Target
 from gitops_bot.app.engine import Engine, Outcome
-from gitops_bot.app.image_hold import hold
+from gitops_bot.app.image_hold import hold_quietly
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.phase_store import read_phases, write_phase
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.cluster import ClusterVerdict
 from gitops_bot.core.cluster_policy import ClusterPolicy
-from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.phases import PhaseMark
 from gitops_bot.core.policy import Policy
-from gitops_bot.core.reach import Carried, carried
+from gitops_bot.core.reach import Carried
 from gitops_bot.core.recovery import RollbackRef
 
 log = logging.getLogger("gitops_bot")
@@ -174,20 +172,10 @@ class ClusterWatcher:
         spec = watch.cluster.image_automation
         if spec is None:
             return []
-        try:
-            with self.engine.exclusive():
-                what = hold(
-                    FluxImages(self.clients.flux()),
-                    self.engine.repo,
-                    spec,
-                    watch.agent,
-                    watch.from_version,
-                    watch.rollback_sha,
-                )
-        except GitopsBotError as e:
-            return [str(e)]
-        log.info("cluster: %s", what)
-        return []
+        with self.engine.exclusive():
+            return hold_quietly(
+                self.clients.flux, self.engine.repo, spec, watch.agent, watch.from_version, watch.rollback_sha
+            )
 
     def _judge(self, watch: ClusterWatch, seen: list[Observation]) -> None:
         now = self.clock()
@@ -218,14 +206,11 @@ class ClusterWatcher:
 
     def _carried(self, watch: ClusterWatch) -> Carried:
         """The commits after the revert that still carry it."""
-        repo = self.engine.repo
         with self.engine.exclusive():
-            repo.sync()
-            later = repo.first_parent_after(watch.rollback_sha)
-            undone = first_bringing_back(
-                repo, watch.policy, watch.agent, watch.rollback_sha, watch.from_version
+            self.engine.repo.sync()
+            return carried_after(
+                self.engine.repo, watch.policy, watch.agent, watch.rollback_sha, watch.from_version
             )
-        return carried(watch.rollback_sha, later, undone)
 
     # -- bookkeeping ---------------------------------------------------------------------------------
 

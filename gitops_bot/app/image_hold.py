@@ -10,14 +10,18 @@ stays the revert; the decision is recorded as annotated tags
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
-from gitops_bot.adapters.flux import FluxError
+from gitops_bot.adapters.flux import Flux, FluxError
 from gitops_bot.adapters.flux_images import FluxImages
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.core.cluster_policy import ImageAutomation
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.refs import image_hold_prefix
+
+log = logging.getLogger("gitops_bot")
 
 
 class ImageHoldError(GitopsBotError):
@@ -54,6 +58,17 @@ def hold(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, v
         raise ImageHoldError(f"cannot keep {agent} {version} out of image automation: {e}") from e
     _record(repo, agent, version, "held", sha, f"{what} after rollback {sha[:12]}")
     return what
+
+
+def hold_quietly(
+    flux: Callable[[], Flux], repo: GitRepo, spec: ImageAutomation, agent: str, version: str, sha: str
+) -> list[str]:
+    """`hold` for the cluster watch: the problem as a sentence (escalated by the caller), else []."""
+    try:
+        log.info("cluster: %s", hold(FluxImages(flux()), repo, spec, agent, version, sha))
+    except GitopsBotError as e:
+        return [str(e)]
+    return []
 
 
 def lift(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, version: str, who: str) -> str:

@@ -1,26 +1,30 @@
-"""Command line: serve, demo, culprit, rollback, audit, policy check, mark-good."""
+"""gitops-bot: roll a rogue AI agent back in the GitOps repo when Alertmanager says so.
+
+Every command takes --log-format and --log-level (after the command name).
+"""
 
 import argparse
 import getpass
 import importlib
 import json
-import logging
-import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitops_bot import __version__
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app import cluster_commands
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.app.logs import LOG_FORMATS, LOG_LEVELS, configure
 from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.policy_status import report, resolve_all
 from gitops_bot.app.watch_good import watch_good_once
-from gitops_bot.app.wiring import make_engine
+from gitops_bot.app.wiring import make_engine, make_reader
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
@@ -30,62 +34,118 @@ from gitops_bot.core.route import Routed
 from gitops_bot.core.templates import label_bindings
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="receive Alertmanager webhooks and roll back")
-    serve.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
-    demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
-    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
-    demo.add_argument(
-        "--argocd", action="store_true", help="the loop through an Argo CD stand-in, phase timeline"
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except where the help already explains them or there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "(default" in text or action.default in (None, False, argparse.SUPPRESS) or action.default == []:
+            return text
+        return super()._get_help_string(action)
+
+
+CONFIG_HELP = "gitops-bot.yaml to read (relative paths in it resolve against its folder)"
+LABEL_HELP = "fix a template label, e.g. env=prod (repeatable)"
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes: logging. The level is set here and nowhere else."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="log line format on stderr (default: json for serve, text for the other commands)",
     )
-    sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
+    common.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="least severe level logged")
+    return common
+
+
+def _add(sub: Any, name: str, text: str, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=text, description=text, parents=[common], formatter_class=_Formatter
+    )
+    return parser
+
+
+def _config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"), help=CONFIG_HELP)
+
+
+def _label(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help=LABEL_HELP)
+
+
+def _agent_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """culprit, rollback, audit, mark-good: the commands that act on one agent's history."""
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
         ("rollback", "roll an agent back now, the same path an alert takes"),
     ):
-        c = sub.add_parser(name, help=text)
-        c.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-        c.add_argument("--agent", required=True)
-        c.add_argument("--version")
+        c = _add(sub, name, text, common)
+        _config(c)
+        c.add_argument("--agent", required=True, help="agent name, as in the policy's agent label")
+        c.add_argument("--version", help="the rogue version (default: whatever is deployed now)")
         c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
-        c.add_argument("--json" if name == "culprit" else "--dry-run", action="store_true")
-        c.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
-    audit = sub.add_parser("audit", help="list rollbacks recorded in git")
-    audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    audit.add_argument("--json", action="store_true")
-    audit.add_argument("--agent")
+        if name == "culprit":
+            c.add_argument("--json", action="store_true", help="print JSON instead of text")
+        else:
+            c.add_argument("--dry-run", action="store_true", help="plan only: commit and push nothing")
+        _label(c)
+    audit = _add(sub, "audit", "list rollbacks recorded in git", common)
+    _config(audit)
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.add_argument("--agent", help="only this agent's rollbacks (default: all agents)")
     audit.add_argument(
         "--stats", action="store_true", help="per policy and agent: outcomes, precision, phases"
     )
-    policy = sub.add_parser("policy", help="policy tools")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    check = policy_sub.add_parser(
-        "check", help="validate RollbackPolicy files (and resolve them with --config)"
+    lift = _add(sub, "lift-exclusion", "let image automation pick a rolled-back version again", common)
+    _config(lift)
+    lift.add_argument("--agent", required=True, help="agent name")
+    lift.add_argument("--version", required=True, help="the rolled-back version to let in again")
+    lift.add_argument("--policy", help="policy name (default: the first with spec.cluster.imageAutomation)")
+    good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
+    _config(good)
+    good.add_argument("--agent", required=True, help="agent name")
+    _label(good)
+
+
+def _policy_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    policy = _add(sub, "policy", "policy tools: check, schema", common)
+    policy_sub = policy.add_subparsers(
+        dest="policy_command", required=True, metavar="COMMAND", help="what to do with policies"
+    )
+    check = _add(
+        policy_sub, "check", "validate RollbackPolicy files (and resolve them with --config)", common
     )
     check.add_argument(
         "dir", nargs="?", type=Path, help="policy folder (default: the config's, else policies/)"
     )
     check.add_argument("--config", type=Path, help="also resolve every field against the repo's head")
-    check.add_argument(
-        "--label", action="append", default=[], metavar="NAME=VALUE", help="fix a label, e.g. env=prod"
-    )
-    policy_sub.add_parser("schema", help="print the RollbackPolicy JSON Schema (policies/schema.json)")
-    good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
-    good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    good.add_argument("--agent", required=True)
-    good.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
-    lift = sub.add_parser("lift-exclusion", help="let image automation pick a rolled-back version again")
-    lift.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    lift.add_argument("--agent", required=True)
-    lift.add_argument("--version", required=True)
-    lift.add_argument("--policy", help="policy name (default: the first with spec.cluster.imageAutomation)")
-    watch = sub.add_parser(
-        "watch-good", help="tag versions that baked with no alert as known-good (one pass)"
-    )
-    watch.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    _label(check)
+    _add(policy_sub, "schema", "print the RollbackPolicy JSON Schema (policies/schema.json)", common)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__, formatter_class=_Formatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = _common()
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
+    _config(serve)
+    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
+    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    demo.add_argument("--argocd", action="store_true", help="the loop through an Argo CD stand-in (timeline)")
+    _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
+    _agent_commands(sub, common)
+    _policy_commands(sub, common)
+    watch = _add(sub, "watch-good", "tag versions that baked with no alert as known-good (one pass)", common)
+    _config(watch)
+    pause = _add(sub, "pause", "pause every rollback: commit .gitops-bot/pause (who, why)", common)
+    _config(pause)
+    pause.add_argument("--reason", required=True, help="why; recorded in the file and the commit")
+    _config(_add(sub, "resume", "resume rollbacks: commit the removal of .gitops-bot/pause", common))
     return p
 
 
@@ -201,28 +261,45 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
-    stats = args.command == "audit" and args.stats
-    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" or stats else ())
+    return _run_on_repo(args, config)
+
+
+def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
+    """The commands that work on the bot's clone of the GitOps repo."""
+    # Reading history or pausing in an emergency must not depend on the policy files being valid.
+    stats = args.command == "audit" and args.stats  # outcomes need the policies' version fields
+    needs_policies = stats or args.command not in ("audit", "pause", "resume")
+    engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
         if stats:
-            return _print_stats(engine, config.cluster.confirm_seconds, args.agent, as_json=args.json)
+            print(cluster_commands.stats_text(engine, config, args.agent, as_json=args.json))
+            return 0
         records = audit_records(engine.repo, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
     if args.command == "watch-good":
-        for line in watch_good_once(engine, prometheus_url=config.prometheus_url):
+        reader = make_reader(config)
+        for line in watch_good_once(engine, prometheus_url=config.prometheus_url, reader=reader):
             print(line)
         return 0
     who = f"cli:{getpass.getuser()}"
+    if args.command == "lift-exclusion":
+        what = cluster_commands.lift_exclusion(
+            engine, config, agent=args.agent, version=args.version, policy=args.policy, who=who
+        )
+        print(what)
+        return 0
+    if args.command in ("pause", "resume"):
+        from gitops_bot.app.pause import pause, resume
+
+        print(pause(engine, by=who, reason=args.reason) if args.command == "pause" else resume(engine))
+        return 0
     if args.command == "mark-good":
         from gitops_bot.app.known_good import mark_good
 
         print(mark_good(engine, args.agent, who=who, labels=_labels(args.label)))
-        return 0
-    if args.command == "lift-exclusion":
-        print(_lift(args, config, engine, who))
         return 0
     routed = _manual(args, engine.policies, who)
     dry = args.command == "culprit" or args.dry_run
@@ -231,57 +308,11 @@ def _run(args: argparse.Namespace) -> int:
     return _print_outcome(outcome, as_json=getattr(args, "json", False))
 
 
-def _lift(args: argparse.Namespace, config: Config, engine: Engine, who: str) -> str:
-    from gitops_bot.adapters.flux_images import FluxImages
-    from gitops_bot.app.cluster_targets import ClusterClients
-    from gitops_bot.app.image_hold import lift
-
-    if not is_plain_name(args.agent) or not is_plain_name(args.version):
-        raise UsageError("--agent and --version must be plain names")
-    spec = next(
-        (
-            p.cluster.image_automation
-            for p in engine.policies
-            if p.cluster and p.cluster.image_automation and args.policy in (None, p.name)
-        ),
-        None,
-    )
-    if spec is None:
-        raise UsageError(
-            "no policy has spec.cluster.imageAutomation" + (f" named {args.policy!r}" if args.policy else "")
-        )
-    with engine.exclusive():
-        engine.repo.sync()
-        return lift(
-            FluxImages(ClusterClients(config).flux()), engine.repo, spec, args.agent, args.version, who
-        )
-
-
-def _print_stats(engine: Engine, confirm_seconds: float, agent: str | None, *, as_json: bool) -> int:
-    from gitops_bot.app.outcomes import rollback_outcomes, stats_table
-    from gitops_bot.core.outcomes import aggregate
-
-    window = timedelta(seconds=confirm_seconds)
-    outcomes = rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
-    stats = aggregate(o for o in outcomes if agent in (None, o.agent))
-    if not as_json:
-        print(stats_table(stats))
-        return 0
-    rows = []
-    for s in stats:
-        spans = {name: dict(zip(("p50", "p90"), s.quantiles(name), strict=True)) for name in s.spans}
-        row = {"policy": s.policy, "agent": s.agent, "rollbacks": s.rollbacks, "confirmed": s.confirmed}
-        rows.append(row | {"overridden": s.overridden, "precision": s.precision, "spans": spans})
-    print(json.dumps(rows, indent=2))
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user mistakes and outside failures end in one line and exit 1."""
-    logging.basicConfig(
-        level=os.environ.get("GITOPS_BOT_LOG", "INFO"), format="%(asctime)s %(levelname)s %(message)s"
-    )
     args = _parser().parse_args(argv)
+    # JSON for the long-running server (log collectors), text for commands people run by hand.
+    configure(args.log_format or ("json" if args.command == "serve" else "text"), args.log_level)
     try:
         return _run(args)
     except GitopsBotError as e:

@@ -29,10 +29,9 @@ from gitops_bot.core.cluster_policy import ClusterPolicy
 from gitops_bot.core.phases import PhaseMark
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.reach import Carried
-from gitops_bot.core.recovery import RollbackRef
 
 log = logging.getLogger("gitops_bot")
-ClusterEscalator = Callable[[RollbackRef, str], None]
+ClusterEscalator = Callable[["ClusterWatch", str], None]
 
 
 @dataclass(frozen=True)

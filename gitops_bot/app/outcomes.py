@@ -8,7 +8,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -18,12 +18,14 @@ from gitops_bot.app.agent_values import first_bringing_back
 from gitops_bot.app.audit import record_timeline
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.phase_store import read_phases, write_phase
+from gitops_bot.app.service import Bot
 from gitops_bot.core.alerts import Alert, parse_time
 from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.outcomes import RollbackOutcome, Stats, aggregate, classify
 from gitops_bot.core.phases import SPANS, PhaseMark
 from gitops_bot.core.policy import Policy, policy_named
 from gitops_bot.core.refs import RECOVERY_PREFIX
+from gitops_bot.core.route import Routed, route
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 
 BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
@@ -157,3 +159,21 @@ class OutcomeCollector(Collector):
                 buckets = [(str(b), sum(v <= b for v in values)) for b in BUCKETS] + [("+Inf", len(values))]
                 family.add_metric([policy, span], buckets, sum(values))
         return family
+
+
+def track_outcomes(bot: Bot, window: timedelta) -> None:
+    """Outcomes and phase histograms on /metrics; `refired` marks when an agent alerts again."""
+    engine = bot.engine
+
+    def compute() -> list[RollbackOutcome]:
+        with engine.exclusive():
+            return rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
+
+    def refire(alert: Alert) -> None:
+        routed = route(alert, engine.policies)
+        if isinstance(routed, Routed):
+            with engine.exclusive():
+                note_refire(engine, alert, agent=routed.agent, window=window)
+
+    bot.metrics.registry.register(OutcomeCollector(compute))
+    bot.on_firing.append(refire)

@@ -1,34 +1,35 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
-from gitops_bot.adapters.prometheus import PrometheusReader
+from gitops_bot.adapters.prometheus import PrometheusAccess, PrometheusReader
 from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.cluster_targets import ClusterClients
-from gitops_bot.app.cluster_watch import ClusterWatcher
+from gitops_bot.app.cluster_watch import ClusterWatch, ClusterWatcher
 from gitops_bot.app.config import Config
 from gitops_bot.app.engine import Engine, Gate
+from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
-from gitops_bot.app.outcomes import OutcomeCollector, note_refire, rollback_outcomes
+from gitops_bot.app.outcomes import track_outcomes
 from gitops_bot.app.policy_files import load_policies
 from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
-from gitops_bot.core.alerts import Alert
+from gitops_bot.core.cluster_escalation import cluster_escalation
 from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import ConfigError, GitopsBotError
-from gitops_bot.core.outcomes import RollbackOutcome
+from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
-from gitops_bot.core.route import Routed, route
 
 if TYPE_CHECKING:
     from gitops_bot.app.github.forge import GitHubForge
@@ -47,6 +48,28 @@ def make_forge(config: Config) -> Forge:
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
 
 
+def _secret(env: str | None, where: str) -> str | None:
+    if env is None:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise ConfigError(f"{where}: ${env} is not set")
+    return value
+
+
+def make_reader(config: Config) -> PrometheusReader:
+    """The Prometheus client every read goes through, with the configured TLS and credentials."""
+    c = config.prometheus_client
+    password = _secret(c.basic_auth_password_env, "prometheus.basic_auth.password_env")
+    access = PrometheusAccess(
+        ca_file=c.ca_file,
+        bearer_token=_secret(c.bearer_token_env, "prometheus.bearer_token_env"),
+        basic_auth=(c.basic_auth_username or "", password) if password is not None else None,
+        headers=c.headers,
+    )
+    return PrometheusReader(access=access)
+
+
 def make_gate(
     config: Config, policies: tuple[Policy, ...], reader: PrometheusReader | None = None
 ) -> Gate | None:
@@ -62,6 +85,7 @@ def make_engine(
 ) -> Engine:
     """Repo clone, forge, policies and gate wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
+    reader = reader or make_reader(config)
     repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
     engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies, reader))
     github = _github(engine)
@@ -82,7 +106,7 @@ class Runtime:
 
     def __init__(self, config: Config, engine: Engine | None = None) -> None:
         self.config = config
-        self.prometheus = PrometheusReader()
+        self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
         self.github = _github(engine)
@@ -106,32 +130,16 @@ class Runtime:
         if self.cluster is not None:
             self.bot.on_cluster_event.append(self._cluster_event)
         self.bot.on_resolved.append(self.watcher.resolved)
-        self._track_outcomes(config, engine)
+        track_outcomes(self.bot, timedelta(seconds=config.cluster.confirm_seconds))
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
+        self.escalations = self._escalations(am)
         self._good = (
             Loop("watch-good", self._watch_good, interval=config.watch_good_seconds, run_at_start=False)
             if config.watch_good_seconds
             else None
         )
         self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
-
-    def _track_outcomes(self, config: Config, engine: Engine) -> None:
-        """Outcomes and phase histograms on /metrics; `refired` marks when an agent alerts again."""
-        window = timedelta(seconds=config.cluster.confirm_seconds)
-
-        def compute() -> list[RollbackOutcome]:
-            with engine.exclusive():
-                return rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
-
-        def refire(alert: Alert) -> None:
-            routed = route(alert, engine.policies)
-            if isinstance(routed, Routed):
-                with engine.exclusive():
-                    note_refire(engine, alert, agent=routed.agent, window=window)
-
-        self.bot.metrics.registry.register(OutcomeCollector(compute))
-        self.bot.on_firing.append(refire)
 
     def _cluster_event(self, event: ClusterEvent) -> None:
         if self.cluster is not None:
@@ -146,8 +154,54 @@ class Runtime:
             self.bot.metrics,
             ClusterClients(config),
             interval=config.cluster.poll_seconds,
-            escalate=self.github.escalate if self.github else None,
+            escalate=self._cluster_escalate,
         )
+
+    def _cluster_escalate(self, watch: ClusterWatch, text: str) -> None:
+        """A cluster watch ended short of the revert running: a PR comment and/or an Alertmanager alert."""
+        if self.github is not None:
+            self.github.escalate(watch, text)
+        escalations = self.escalations  # set in __init__ before any watch can end
+        if escalations is not None:
+            ttl = timedelta(seconds=self.config.escalations.one_shot_ttl_seconds)
+            escalations.raise_one_shot(
+                cluster_escalation(
+                    agent=watch.agent,
+                    policy=watch.policy.name,
+                    rollback_sha=watch.rollback_sha,
+                    text=text,
+                    now=datetime.now(UTC),
+                    ttl=ttl,
+                )
+            )
+            escalations.wake()
+
+    def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
+        settings = self.config.escalations
+        if am is None or not settings.enabled:
+            return None
+        escalations = Escalations(
+            self.bot.engine,
+            am,
+            self.bot.metrics,
+            resend=settings.resend_seconds,
+            one_shot_ttl=settings.one_shot_ttl_seconds,
+            recovery_lookback=settings.recovery_lookback_seconds,
+            resolved_at=self.watcher.resolved_at,
+        )
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=settings.one_shot_ttl_seconds)
+        problems = policy_problems(
+            self.bot.engine.policies, prometheus_url=self.config.prometheus_url, now=now, expires=expires
+        )
+        for problem in problems:
+            log.warning("policy problem: %s", problem.description)
+            escalations.raise_one_shot(problem)
+        self.bot.after_outcome.append(escalations.on_outcome)
+        self.watcher.on_finished.append(escalations.wake)
+        self.watcher.on_problem.append(escalations.policy_problem)
+        self.bot.on_resolved.append(lambda _alert: escalations.wake())  # a late recovery clears one
+        return escalations
 
     def start(self) -> None:
         """Replay the journal, resume open recovery and cluster watches from git, start every loop."""
@@ -171,6 +225,8 @@ class Runtime:
             self.resync.start()
         if self._good is not None:
             self._good.start()
+        if self.escalations is not None:
+            self.escalations.start()
 
     def _watch_landed(self) -> None:
         """A rollback PR merged: watch its recovery from the merge commit git now shows."""
@@ -188,6 +244,8 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
+        if self.escalations is not None:
+            self.escalations.stop()
         self.policy_status.stop()
         if self._good is not None:
             self._good.stop()

@@ -119,7 +119,7 @@ def _cluster(doc: ConfigDoc, base: Path) -> ClusterSettings:
     kube, cluster = doc.kubernetes, doc.cluster
     kubeconfig = kube.kubeconfig if kube else None
     return ClusterSettings(
-        kubeconfig=(base / kubeconfig).expanduser().resolve() if kubeconfig else None,
+        kubeconfig=(base / Path(kubeconfig).expanduser()).resolve() if kubeconfig else None,
         context=kube.context if kube else None,
         flux_events_token_env=doc.flux.events_token_env if doc.flux else None,
         poll_seconds=_seconds(cluster.poll if cluster else "10s"),

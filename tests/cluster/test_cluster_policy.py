@@ -90,6 +90,10 @@ def test_config_reads_argocd_and_kubernetes_sections(tmp_path: Path) -> None:
     assert config.cluster.kubeconfig == tmp_path / "kube" / "config" and config.cluster.context == "prod"
     assert config.cluster.poll_seconds == 5 and config.cluster.confirm_seconds == 7200
     assert config.cluster.flux_events_token_env == "FLUX_EVENTS_KEY"
+    home = parse_config(
+        {"repo": {"url": "file:///a.git"}, "kubernetes": {"kubeconfig": "~/kc"}}, base=tmp_path
+    )
+    assert home.cluster.kubeconfig == Path("~/kc").expanduser()
     in_cluster = parse_config({"repo": {"url": "file:///srv/agents.git"}}, base=tmp_path)
     assert in_cluster.argocd is None and in_cluster.cluster.kubeconfig is None  # in-cluster credentials
 

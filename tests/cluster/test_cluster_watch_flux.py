@@ -11,7 +11,7 @@ from gitops_bot_lab.fakes.kube import FakeKube
 from gitops_bot_lab.fakes.receiver import FakeReceiver
 from tests.cluster.conftest import NS, kubeconfig, release
 from tests.cluster.harness import alert_and_wait, bot_config, phases, running
-from tests.gitfix import Remote
+from tests.gitfix import Remote, agent_files
 
 HMAC_TOKEN = "receiver-token-for-tests"
 KUSTOMIZATION = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "name": "support"}
@@ -136,3 +136,22 @@ def test_a_controller_that_never_picks_the_revision_up_times_out(
         result = runtime.cluster.finished[sha] if runtime.cluster else ""
     assert result.startswith("timeout: ") and f"waiting for {sha[:12]}" in result
     assert "timeout" in phases(remote, sha)["cluster-failed"].detail
+
+
+def test_a_helm_release_is_watched_until_its_chart_version_carries_the_revert(
+    tmp_path: Path, remote: Remote, kube: FakeKube
+) -> None:
+    remote.commit(agent_files("billing", "3.2.0"), "billing 3.2.0")
+    kube.controllers.reconcile(("gitrepositories", NS, "agents"))
+    runtime = bot_config(
+        tmp_path,
+        remote,
+        cluster={"flux": {"helmRelease": "flux-system/{agent}"}},
+        extra={"kubernetes": {"kubeconfig": str(kubeconfig(tmp_path / "kubeconfig", kube.url))}},
+    )
+    with running(runtime):
+        sha = alert_and_wait(runtime, "billing", "3.2.0")
+        assert runtime.cluster is not None and runtime.cluster.finished[sha] == "healthy"
+    history = kube.obj("helmreleases", NS, "billing")["status"]["history"]
+    assert history[0]["chartVersion"] == f"0.1.0+{sha[:12]}" and history[0]["status"] == "deployed"
+    assert kube.contract_errors == []

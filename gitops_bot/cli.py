@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
     _config(serve)
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    serve.add_argument(
+        "--insecure-no-state-key",
+        action="store_true",
+        help="run without a state key: bot tags and PR tickets are written and read unauthenticated",
+    )
     demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
     demo.add_argument("--argocd", action="store_true", help="the loop through an Argo CD stand-in (timeline)")
@@ -260,15 +265,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from gitops_bot.app.serve import serve
 
-        return serve(config, insecure=args.insecure_no_auth)
+        return serve(config, insecure=args.insecure_no_auth, insecure_state=args.insecure_no_state_key)
     return _run_on_repo(args, config)
 
 
 def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
     """The commands that work on the bot's clone of the GitOps repo."""
-    # Reading history or pausing in an emergency must not depend on the policy files being valid.
-    stats = args.command == "audit" and args.stats  # outcomes need the policies' version fields
-    needs_policies = stats or args.command not in ("audit", "pause", "resume")
+    # Pausing in an emergency must not depend on the policy files being valid; the audit needs
+    # them: a rollback record counts only when its policy's fields prove it.
+    needs_policies = args.command not in ("pause", "resume")
+    stats = args.command == "audit" and args.stats  # outcomes, precision, phases per policy and agent
     engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
@@ -276,7 +282,7 @@ def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
         if stats:
             print(cluster_commands.stats_text(engine, config, args.agent, as_json=args.json))
             return 0
-        records = audit_records(engine.repo, agent=args.agent)
+        records = audit_records(engine, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
     if args.command == "watch-good":

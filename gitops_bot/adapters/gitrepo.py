@@ -12,6 +12,7 @@ import git
 
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
+from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
 
 BOT_NAME = "gitops-bot"
@@ -102,7 +103,7 @@ class GitRepo:
     def read_bytes(self, rev: str, path: str) -> bytes | None:
         """A file's exact bytes at a revision, or None when it does not exist there."""
         try:
-            _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
+            _, kind, _, data = self.repo.git.get_object_data(_object_name(rev, path))
         except ValueError:
             return None
         except git.GitCommandError as e:
@@ -124,7 +125,7 @@ class GitRepo:
     def exists(self, rev: str, path: str) -> bool:
         """Whether the path exists at the revision."""
         try:
-            self.repo.git.get_object_header(f"{rev}:{path.rstrip('/')}")
+            self.repo.git.get_object_header(_object_name(rev, path.rstrip("/")))
         except ValueError:
             return False
         return True
@@ -274,7 +275,8 @@ class GitRepo:
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
-        self._git("tag", "--annotate", *force, "--message", message, name, rev)
+        # verbatim: the message is stored byte for byte, so an authenticator over it still verifies
+        self._git("tag", "--annotate", "--cleanup=verbatim", *force, "--message", message, name, rev)
         try:
             self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
         except git.GitCommandError as e:
@@ -283,6 +285,18 @@ class GitRepo:
                 return False
             raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
         return True
+
+    def tag_records(self, prefix: str) -> list[TagRecord]:
+        """Every tag under refs/tags/<prefix> with the commit it points at and its message."""
+        fields = "%(refname)", "%(objecttype)", "%(*objectname)", "%(objectname)", "%(contents)"
+        out = self._git("for-each-ref", f"--format={_FS.join(fields)}{_RS}", f"refs/tags/{prefix}")
+        found = []
+        for chunk in out.split(_RS):
+            parts = chunk.lstrip("\n").split(_FS, 4)
+            if len(parts) == 5 and parts[0].startswith("refs/tags/") and "\n" not in parts[0]:
+                ref, kind, peeled, sha, message = parts
+                found.append(TagRecord(ref.removeprefix("refs/tags/"), peeled or sha, message, kind == "tag"))
+        return found
 
     def tag_messages(self, prefix: str) -> dict[str, str]:
         """Annotated tags under refs/tags/<prefix>: name (after the prefix) -> message."""
@@ -293,6 +307,18 @@ class GitRepo:
             if sep and name.startswith(f"refs/tags/{prefix}") and "\n" not in name:
                 found[name.removeprefix(f"refs/tags/{prefix}")] = message
         return found
+
+
+def _object_name(rev: str, path: str) -> str:
+    """`rev:path` for GitPython's long-lived `cat-file --batch` process, which reads one name per line.
+
+    Last line of defence: a newline (or any whitespace or control character) in the name would
+    split it into two requests and leave every later answer off by one until a restart.
+    """
+    name = f"{rev}:{path}"
+    if any(c.isspace() or not c.isprintable() for c in name):
+        raise GitError(f"refusing to look up {name!r}: whitespace or control characters in an object name")
+    return name
 
 
 def _commit(chunk: str) -> CommitInfo:

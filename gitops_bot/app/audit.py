@@ -2,10 +2,11 @@
 
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.engine import Engine
 from gitops_bot.app.phase_store import read_phases
 from gitops_bot.core.alerts import parse_time
 from gitops_bot.core.errors import GitopsBotError
@@ -40,27 +41,26 @@ def record_timeline(
     repo: GitRepo, record: RollbackRecord, marks: list[PhaseMark], recovery: dict[str, str] | None
 ) -> Timeline:
     """Every known phase of one rollback."""
-    resolved = (
-        _time(recovery.get("Recovery-At")) if recovery and recovery.get("Recovery") == "recovered" else None
-    )
+    recovered = recovery and recovery.get("Recovery") == "recovered"
+    resolved = _time(recovery.get("Recovery-At")) if recovery and recovered else None
     return timeline(marks, started=alert_started(repo, record.sha), resolved=resolved)
 
 
-def audit_records(repo: GitRepo, *, agent: str | None) -> tuple[RollbackRecord, ...]:
-    """Rollbacks newest first, each with its recovery record (a tag) and its phase timeline."""
-    recoveries = repo.tag_messages(RECOVERY_PREFIX)
-    phases = read_phases(repo)
+def audit_records(engine: Engine, *, agent: str | None) -> tuple[RollbackRecord, ...]:
+    """Proven rollbacks newest first, each with its (authenticated) recovery tag and phase timeline."""
+    recoveries = engine.trusted.tag_messages(RECOVERY_PREFIX)
+    phases = read_phases(engine)
     out = []
-    for r in repo.rollbacks(agent=agent):
+    for r in engine.trusted.rollbacks(now=datetime.now(UTC), agent=agent):
         recovery = parse_trailers(recoveries[r.sha[:12]]) if r.sha[:12] in recoveries else None
-        line = record_timeline(repo, r, phases.get(r.sha[:12], []), recovery)
+        line = record_timeline(engine.repo, r, phases.get(r.sha[:12], []), recovery)
         out.append(replace(r, recovery=recovery, phases=line.to_json()))
     return tuple(out)
 
 
-def rollbacks_json(repo: GitRepo, *, agent: str | None) -> list[dict[str, Any]]:
+def rollbacks_json(engine: Engine, *, agent: str | None) -> list[dict[str, Any]]:
     """Rollbacks as JSON objects (shared by the CLI and GET /api/v1/rollbacks)."""
-    return [r.to_json() for r in audit_records(repo, agent=agent)]
+    return [r.to_json() for r in audit_records(engine, agent=agent)]
 
 
 def _cluster(record: RollbackRecord) -> str:

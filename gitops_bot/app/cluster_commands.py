@@ -19,7 +19,7 @@ from gitops_bot.core.paths import is_plain_name
 def stats_text(engine: Engine, config: Config, agent: str | None, *, as_json: bool) -> str:
     """Outcomes, precision and phase p50/p90 per policy and agent (the clone synced by the caller)."""
     window = timedelta(seconds=config.cluster.confirm_seconds)
-    outcomes = rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
+    outcomes = rollback_outcomes(engine, now=datetime.now(UTC), window=window)
     stats = aggregate(o for o in outcomes if agent in (None, o.agent))
     if not as_json:
         return stats_table(stats)
@@ -50,4 +50,4 @@ def lift_exclusion(
         raise UsageError(f"no policy{named} has spec.cluster.imageAutomation")
     with engine.exclusive():
         engine.repo.sync()
-        return lift(FluxImages(ClusterClients(config).flux()), engine.repo, spec, agent, version, who)
+        return lift(FluxImages(ClusterClients(config).flux()), engine, spec, agent, version, who)

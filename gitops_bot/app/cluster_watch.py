@@ -79,18 +79,18 @@ class ClusterWatcher:
         now = self.clock()
         accepted = outcome.accepted_at or now
         with self.engine.exclusive():
-            write_phase(self.engine.repo, plan.agent, sha, PhaseMark("accepted", accepted, alert.name))
-            write_phase(self.engine.repo, plan.agent, sha, PhaseMark("landed", now, "pushed"))
+            write_phase(self.engine, plan.agent, sha, PhaseMark("accepted", accepted, alert.name))
+            write_phase(self.engine, plan.agent, sha, PhaseMark("landed", now, "pushed"))
         self._add(plan.agent, plan.policy, plan.policy.cluster, sha, plan.from_version, now)
         self.wake()
 
     def resume(self, *, lookback: timedelta = timedelta(hours=6)) -> int:
         """Rebuild every unfinished watch from git (after a restart, or when a PR merged)."""
-        repo, now = self.engine.repo, self.clock()
-        phases = read_phases(repo)
+        now = self.clock()
+        phases = read_phases(self.engine)
         policies = {p.name: p for p in self.engine.policies}
         count = 0
-        for record in repo.rollbacks(since=now - lookback):
+        for record in self.engine.trusted.rollbacks(now=now, since=now - lookback):
             policy = policies.get(record.policy)
             marks = {m.phase: m for m in phases.get(record.sha[:12], [])}
             if policy is None or policy.cluster is None or record.sha in self.watches:
@@ -100,7 +100,7 @@ class ClusterWatcher:
             landed = marks["landed"].at if "landed" in marks else record.committed_at
             if "landed" not in marks:
                 with self.engine.exclusive():
-                    write_phase(repo, record.agent, record.sha, PhaseMark("landed", landed, "merged"))
+                    write_phase(self.engine, record.agent, record.sha, PhaseMark("landed", landed, "merged"))
             self._add(record.agent, policy, policy.cluster, record.sha, record.from_version, landed)
             if "synced" in marks:
                 self._update(replace(self.watches[record.sha], synced=True))
@@ -173,7 +173,7 @@ class ClusterWatcher:
             return []
         with self.engine.exclusive():
             return hold_quietly(
-                self.clients.flux, self.engine.repo, spec, watch.agent, watch.from_version, watch.rollback_sha
+                self.clients.flux, self.engine, spec, watch.agent, watch.from_version, watch.rollback_sha
             )
 
     def _judge(self, watch: ClusterWatch, seen: list[Observation]) -> None:
@@ -231,7 +231,7 @@ class ClusterWatcher:
 
     def _mark(self, watch: ClusterWatch, mark: PhaseMark) -> None:
         with self.engine.exclusive():
-            write_phase(self.engine.repo, watch.agent, watch.rollback_sha, mark)
+            write_phase(self.engine, watch.agent, watch.rollback_sha, mark)
 
     def _end(self, watch: ClusterWatch, result: str) -> None:
         with self._lock:

@@ -68,6 +68,8 @@ class Config:
     listen_port: int
     token_env: str
     policies: Path
+    read_token_env: str | None = None  # optional bearer token for GET /api/v1/rollbacks
+    state_key_env: str = "GITOPS_BOT_STATE_KEY"  # HMAC key(s) for tags and PR tickets, current first
     github: dict[str, Any] = field(default_factory=dict)
     alertmanager_url: str | None = None
     prometheus_url: str | None = None
@@ -157,7 +159,9 @@ def parse_config(raw: object, *, base: Path) -> Config:
         listen_host=host,
         listen_port=port,
         token_env=doc.server.alertmanager_token_env,
+        read_token_env=doc.server.read_token_env,
         policies=(base / doc.policies).resolve(),
+        state_key_env=doc.state_key_env,
         github=github,
         alertmanager_url=am.url if am else None,
         prometheus_url=prom.url if prom else None,

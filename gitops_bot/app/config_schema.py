@@ -45,6 +45,9 @@ class ServerSection(Strict):
 
     listen: Text = "127.0.0.1:8080"
     alertmanager_token_env: Text = "GITOPS_BOT_ALERT_TOKEN"
+    read_token_env: Text | None = Field(
+        None, description="optional: a bearer token GET /api/v1/rollbacks then requires (metrics stay open)"
+    )
 
 
 class AlertmanagerSection(Strict):
@@ -133,6 +136,9 @@ class ConfigDoc(Strict):
     forge: Annotated[ForgeSection, Field(default_factory=ForgeSection)]
     server: Annotated[ServerSection, Field(default_factory=ServerSection)]
     policies: Text = "policies/"
+    state_key_env: Text = Field(
+        "GITOPS_BOT_STATE_KEY", description="HMAC key(s) sealing bot tags and PR tickets: 'key' or 'new,old'"
+    )
     alertmanager: AlertmanagerSection | None = None
     prometheus: PrometheusSection | None = None
     watch_good: WatchGoodSection | None = None

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.planner import plan_rollback
+from gitops_bot.app.trusted import Reported, TrustedState
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
@@ -20,6 +21,7 @@ from gitops_bot.core.pause import PAUSE_FILE, pause_verdict, read_pause
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
+from gitops_bot.core.statekey import StateKeys
 
 log = logging.getLogger("gitops_bot")
 Gate = Callable[[Routed], tuple[Verdict | None, str]]
@@ -55,9 +57,13 @@ class Engine:
         clock: Callable[[], datetime] = _utcnow,
         max_attempts: int = 5,
         gate: Gate | None = None,
+        keys: StateKeys | None = None,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
         self.gate = gate
+        self.keys = keys or StateKeys()  # none: nothing the bot signed can be trusted or written
+        self.reported = Reported()
+        self.trusted = TrustedState(repo, policies, self.keys, self.reported)
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
         self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
@@ -99,7 +105,7 @@ class Engine:
         with self.exclusive():
             for attempt in range(1, self.max_attempts + 1):
                 head = self.sync()
-                plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
+                plan = plan_rollback(self.repo, routed, head=head, now=self.clock(), trust=self.trusted)
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)
                 if dry_run:

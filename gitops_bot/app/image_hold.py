@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from gitops_bot.adapters.flux import Flux, FluxError
 from gitops_bot.adapters.flux_images import FluxImages
-from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.engine import Engine
 from gitops_bot.core.cluster_policy import ImageAutomation
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.refs import image_hold_prefix
@@ -28,21 +28,24 @@ class ImageHoldError(GitopsBotError):
     """The Kubernetes API refused the image automation change."""
 
 
-def _record(repo: GitRepo, agent: str, version: str, state: str, sha: str, text: str) -> str:
+def _record(engine: Engine, agent: str, version: str, state: str, sha: str, text: str) -> str:
     name = f"{image_hold_prefix(agent, version)}{state}-{int(time.time() * 1000)}"
-    repo.tag(name, sha, f"{text}\n\nImage-Hold: {state}\nRollback-Agent: {agent}\nRollback-From: {version}\n")
+    message = f"{text}\n\nImage-Hold: {state}\nRollback-Agent: {agent}\nRollback-From: {version}\n"
+    engine.repo.tag(name, sha, engine.trusted.seal(name, sha, message))
     return name
 
 
-def held(repo: GitRepo, agent: str, version: str) -> bool:
-    """Whether the latest record for this agent and version is a hold."""
+def held(engine: Engine, agent: str, version: str) -> bool:
+    """Whether the latest authenticated record for this agent and version is a hold."""
     records = sorted(
-        repo.tag_messages(image_hold_prefix(agent, version)), key=lambda n: int(n.split("-")[-1])
+        engine.trusted.tag_messages(image_hold_prefix(agent, version)), key=lambda n: int(n.split("-")[-1])
     )
     return bool(records) and records[-1].startswith("held-")
 
 
-def hold(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, version: str, sha: str) -> str:
+def hold(
+    images: FluxImages, engine: Engine, spec: ImageAutomation, agent: str, version: str, sha: str
+) -> str:
     """Apply the lever for a rollback of `agent` away from `version`; return what was done."""
     namespace, _, name = spec.ref_for(agent).partition("/")
     try:
@@ -56,24 +59,26 @@ def hold(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, v
             what = f"suspended ImageUpdateAutomation {namespace}/{name}"
     except FluxError as e:
         raise ImageHoldError(f"cannot keep {agent} {version} out of image automation: {e}") from e
-    _record(repo, agent, version, "held", sha, f"{what} after rollback {sha[:12]}")
+    _record(engine, agent, version, "held", sha, f"{what} after rollback {sha[:12]}")
     return what
 
 
 def hold_quietly(
-    flux: Callable[[], Flux], repo: GitRepo, spec: ImageAutomation, agent: str, version: str, sha: str
+    flux: Callable[[], Flux], engine: Engine, spec: ImageAutomation, agent: str, version: str, sha: str
 ) -> list[str]:
     """`hold` for the cluster watch: the problem as a sentence (escalated by the caller), else []."""
     try:
-        log.info("cluster: %s", hold(FluxImages(flux()), repo, spec, agent, version, sha))
+        log.info("cluster: %s", hold(FluxImages(flux()), engine, spec, agent, version, sha))
     except GitopsBotError as e:
         return [str(e)]
     return []
 
 
-def lift(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, version: str, who: str) -> str:
+def lift(
+    images: FluxImages, engine: Engine, spec: ImageAutomation, agent: str, version: str, who: str
+) -> str:
     """Undo the lever (`gitops-bot lift-exclusion`) and record who lifted it."""
-    if not held(repo, agent, version):
+    if not held(engine, agent, version):
         raise UsageError(
             f"{agent} {version} is not held out of image automation (no gitops-bot/image-hold tag)"
         )
@@ -87,5 +92,5 @@ def lift(images: FluxImages, repo: GitRepo, spec: ImageAutomation, agent: str, v
             what = f"resumed ImageUpdateAutomation {namespace}/{name}"
     except FluxError as e:
         raise ImageHoldError(f"cannot lift the hold on {agent} {version}: {e}") from e
-    _record(repo, agent, version, "lifted", repo.head_sha(), f"{what}; lifted by {who}")
+    _record(engine, agent, version, "lifted", engine.repo.head_sha(), f"{what}; lifted by {who}")
     return what

@@ -48,13 +48,12 @@ def _resolved(recovery: str | None) -> datetime | None:
         return None
 
 
-def rollback_outcomes(
-    repo: GitRepo, policies: tuple[Policy, ...], *, now: datetime, window: timedelta
-) -> list[RollbackOutcome]:
+def rollback_outcomes(engine: Engine, *, now: datetime, window: timedelta) -> list[RollbackOutcome]:
     """Every rollback on the branch with its verdict and phase spans."""
-    recoveries, phases = repo.tag_messages(RECOVERY_PREFIX), read_phases(repo)
+    repo, policies = engine.repo, engine.policies
+    recoveries, phases = engine.trusted.tag_messages(RECOVERY_PREFIX), read_phases(engine)
     out = []
-    for record in repo.rollbacks():
+    for record in engine.trusted.rollbacks(now=now):
         recovery = recoveries.get(record.sha[:12])
         line = record_timeline(repo, record, phases.get(record.sha[:12], []), parse_trailers(recovery or ""))
         verdict = classify(
@@ -70,16 +69,17 @@ def rollback_outcomes(
 
 def note_refire(engine: Engine, alert: Alert, *, agent: str, window: timedelta) -> int:
     """Mark `refired` on this agent's rollbacks whose alert resolved less than `window` before this one."""
-    repo, marked = engine.repo, 0
-    recoveries, phases = repo.tag_messages(RECOVERY_PREFIX), read_phases(repo)
-    for record in repo.rollbacks(agent=agent, since=alert.starts_at - window - timedelta(days=1)):
+    marked = 0
+    recoveries, phases = engine.trusted.tag_messages(RECOVERY_PREFIX), read_phases(engine)
+    since = alert.starts_at - window - timedelta(days=1)
+    for record in engine.trusted.rollbacks(now=datetime.now(UTC), agent=agent, since=since):
         resolved = _resolved(recoveries.get(record.sha[:12]))
         if resolved is None or not resolved < alert.starts_at <= resolved + window:
             continue
         if any(m.phase == "refired" for m in phases.get(record.sha[:12], [])):
             continue
         detail = f"{alert.name} fired again at {alert.starts_at.isoformat()}"
-        marked += write_phase(repo, agent, record.sha, PhaseMark("refired", alert.starts_at, detail))
+        marked += write_phase(engine, agent, record.sha, PhaseMark("refired", alert.starts_at, detail))
     return marked
 
 
@@ -167,7 +167,7 @@ def track_outcomes(bot: Bot, window: timedelta) -> None:
 
     def compute() -> list[RollbackOutcome]:
         with engine.exclusive():
-            return rollback_outcomes(engine.repo, engine.policies, now=datetime.now(UTC), window=window)
+            return rollback_outcomes(engine, now=datetime.now(UTC), window=window)
 
     def refire(alert: Alert) -> None:
         routed = route(alert, engine.policies)

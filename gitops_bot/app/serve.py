@@ -8,7 +8,7 @@ from werkzeug.serving import make_server
 from gitops_bot.app.cluster_events_http import ClusterEventKeys
 from gitops_bot.app.config import Config
 from gitops_bot.app.server import create_app
-from gitops_bot.app.wiring import Runtime
+from gitops_bot.app.wiring import Runtime, make_engine, state_keys
 from gitops_bot.core.errors import ConfigError
 
 log = logging.getLogger("gitops_bot")
@@ -34,12 +34,35 @@ def cluster_keys(config: Config) -> ClusterEventKeys:
     )
 
 
-def serve(config: Config, *, insecure: bool) -> int:
+def read_token(config: Config) -> str | None:
+    """The audit's bearer token when `server.read_token_env` names one; it must then be set."""
+    if config.read_token_env is None:
+        return None
+    token = os.environ.get(config.read_token_env) or None
+    if token is None:
+        raise ConfigError(f"${config.read_token_env} is not set (server.read_token_env)")
+    return token
+
+
+def check_state_key(config: Config, *, insecure: bool) -> None:
+    """Refuse to run without a state key unless told to (then bot tags and tickets are not authenticated)."""
+    if state_keys(config).configured:
+        return
+    if not insecure:
+        raise ConfigError(
+            f"${config.state_key_env} is not set: refusing to serve without a state key "
+            "(or pass --insecure-no-state-key)"
+        )
+    log.warning("no state key: bot tags and PR tickets are NOT authenticated (--insecure-no-state-key)")
+
+
+def serve(config: Config, *, insecure: bool, insecure_state: bool = False) -> int:
     """Run until interrupted; journaled alerts not yet handled resume on the next start."""
-    token = alert_token(config, insecure=insecure)
-    runtime = Runtime(config)
+    token, reader = alert_token(config, insecure=insecure), read_token(config)
+    check_state_key(config, insecure=insecure_state)
+    runtime = Runtime(config, make_engine(config, insecure_state=insecure_state))
     runtime.start()
-    app = create_app(runtime.bot, token=token, cluster_keys=cluster_keys(config))
+    app = create_app(runtime.bot, token=token, read_token=reader, cluster_keys=cluster_keys(config))
     server = make_server(config.listen_host, config.listen_port, app, threaded=True)
     log.info("listening on %s:%d (forge %s)", config.listen_host, config.listen_port, config.forge)
     try:

@@ -35,8 +35,18 @@ def _authenticate(token: str | None) -> None:
         raise AuthenticationError("missing or wrong bearer token")
 
 
-def create_app(bot: Bot, *, token: str | None, cluster_keys: ClusterEventKeys | None = None) -> Flask:
-    """The Flask app; token None means authentication was explicitly switched off."""
+def create_app(
+    bot: Bot,
+    *,
+    token: str | None,
+    read_token: str | None = None,
+    cluster_keys: ClusterEventKeys | None = None,
+) -> Flask:
+    """The Flask app; token None means authentication was explicitly switched off.
+
+    read_token, when given, guards the audit (`/api/v1/rollbacks`); `/metrics` and `/healthz`
+    stay open so scrapers and probes need no secret.
+    """
     app = Flask(__name__)
     add_cluster_routes(app, cluster_keys or ClusterEventKeys(), bot.metrics, bot.cluster_event, _read_body)
 
@@ -70,8 +80,9 @@ def create_app(bot: Bot, *, token: str | None, cluster_keys: ClusterEventKeys | 
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:
+        _authenticate(read_token)
         agent = request.args.get("agent") or None
-        return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
+        return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:

@@ -36,6 +36,7 @@ class Bot:
     ) -> None:
         self.engine, self.journal = engine, journal
         self.metrics = metrics or Metrics()
+        engine.reported.hooks.append(lambda kind: self.metrics.untrusted_state.labels(kind).inc())
         self.retries, self.retry_delay = retries, retry_delay
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import ConfigError, GitopsBotError
 from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.statekey import StateKeys
 
 if TYPE_CHECKING:
     from gitops_bot.app.github.forge import GitHubForge
@@ -80,14 +82,30 @@ def make_gate(
     return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url, reader=reader)
 
 
+def state_keys(config: Config, *, insecure: bool = False, env: Mapping[str, str] = os.environ) -> StateKeys:
+    """The state key(s) from the environment (comma-separated, current first).
+
+    Without one, nothing the bot signed can be written or believed, unless `insecure` (serve's
+    --insecure-no-state-key): then tags and tickets are written bare and trusted as they stand.
+    """
+    where = f"${config.state_key_env} (state_key_env)"
+    return StateKeys.parse(env.get(config.state_key_env), where=where, insecure=insecure)
+
+
 def make_engine(
-    config: Config, policies: tuple[Policy, ...] | None = None, reader: PrometheusReader | None = None
+    config: Config,
+    policies: tuple[Policy, ...] | None = None,
+    reader: PrometheusReader | None = None,
+    *,
+    insecure_state: bool = False,
 ) -> Engine:
-    """Repo clone, forge, policies and gate wired into an Engine."""
+    """Repo clone, forge, policies, gate and state key wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     reader = reader or make_reader(config)
     repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
-    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies, reader))
+    keys = state_keys(config, insecure=insecure_state)
+    gate = make_gate(config, policies, reader)
+    engine = Engine(repo, make_forge(config), policies, gate=gate, keys=keys)
     github = _github(engine)
     if github is not None:
         github.bind(engine)

@@ -63,7 +63,7 @@ class Notification:
 
 def parse_time(value: object, *, where: str) -> datetime:
     """Parse an RFC 3339 timestamp as Alertmanager writes it (nanoseconds allowed)."""
-    if not isinstance(value, str) or not (found := _RFC3339.match(value)):
+    if not isinstance(value, str) or not (found := _RFC3339.fullmatch(value)):
         raise AlertPayloadError(f"{where}: not an RFC 3339 time: {value!r}")
     frac = (found[2] or "")[:7]  # Python keeps microseconds; Go sends up to nanoseconds.
     zone = "+00:00" if found[3] == "Z" else found[3]

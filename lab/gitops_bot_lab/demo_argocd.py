@@ -76,7 +76,7 @@ def _wait(predicate: Any, seconds: float) -> bool:
 
 
 def _timeline(runtime: Runtime) -> dict[str, Any]:
-    (record,) = audit_records(runtime.bot.engine.repo, agent="billing-agent")
+    (record,) = audit_records(runtime.bot.engine, agent="billing-agent")
     return record.phases or {}
 
 
@@ -115,7 +115,7 @@ def run_argocd_demo(root: Path) -> int:
             for span, seconds in phases.get("seconds", {}).items():
                 print(f"  {span:22} {seconds:8.3f}s")
             print("\n== audit")
-            print(audit_table(audit_records(runtime.bot.engine.repo, agent=None)))
+            print(audit_table(audit_records(runtime.bot.engine, agent=None)))
         finally:
             server.stop()
             runtime.stop()

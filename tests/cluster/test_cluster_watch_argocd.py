@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 
 from gitops_bot.app.audit import rollbacks_json
+from gitops_bot.app.phase_store import read_phases
 from gitops_bot.app.wiring import Runtime
 from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from gitops_bot_lab.stack import wait_until
 from tests.cluster.conftest import ARGO_TOKEN, release
 from tests.cluster.harness import ARGO_ENV, alert_and_wait, bot_config, phases, running
 from tests.conftest import make_alert
-from tests.gitfix import Remote
+from tests.gitfix import Remote, git
 
 APP = "agents-support"
 
@@ -58,7 +59,7 @@ def test_automated_app_is_refreshed_and_the_phases_land_in_git(
     assert marks["accepted"].at <= marks["landed"].at <= marks["synced"].at <= marks["healthy"].at
     assert [e.query for e in argo.log if e.query] == [{"refresh": ["normal"]}]
     assert not any(e.method == "POST" for e in argo.log)  # automated sync: no sync request needed
-    (record,) = rollbacks_json(runtime.bot.engine.repo, agent="support")
+    (record,) = rollbacks_json(runtime.bot.engine, agent="support")
     assert set(record["phases"]["times"]) >= {"started", "accepted", "landed", "synced", "healthy"}
     assert record["phases"]["clusterFailed"] is None
     assert argo.contract_errors == []
@@ -168,3 +169,22 @@ def test_a_restart_mid_watch_keeps_the_phases_already_recorded(
     after = phases(remote, sha)
     assert after["synced"].at == before["synced"].at and after["landed"].at == before["landed"].at
     assert "healthy" in after
+
+
+def test_a_forged_phase_tag_does_not_end_a_watch(
+    tmp_path: Path, remote: Remote, argo: FakeArgoCD, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rogue_deployed(remote, argo, automated=False)  # nothing syncs: the watch stays open
+    with running(argo_bot(tmp_path, remote, argo, monkeypatch, timeout="60s")) as runtime:
+        runtime.bot.enqueue(make_alert("support", "1.1.0"))
+        assert runtime.bot.wait_idle(30)
+        sha = runtime.bot.recent[-1].commit
+        assert sha is not None
+    forged = f"gitops-bot/phase/{sha[:12]}/healthy"
+    message = f"forged\n\nRollback-Commit: {sha}\nPhase: healthy\nPhase-At: 2026-01-01T00:00:00Z\nDetail: -\n"
+    git(remote.bare, "tag", "-a", "-m", message, forged, sha)
+    with running(argo_bot(tmp_path, remote, argo, monkeypatch, timeout="60s", name="replica")) as runtime:
+        assert runtime.cluster is not None and sha in runtime.cluster.watches
+        trusted = {m.phase for m in read_phases(runtime.bot.engine).get(sha[:12], [])}
+    assert "healthy" in phases(remote, sha)  # the forged tag is in the repo...
+    assert trusted == {"accepted", "landed"}  # ...but carries no state-key authenticator

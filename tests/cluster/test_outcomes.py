@@ -32,7 +32,7 @@ def roll_back(engine: Engine, remote: Remote, agent: str, good: str, rogue: str)
 
 def recovered(engine: Engine, sha: str, at: datetime) -> None:
     message = f"recovered\n\nRollback-Commit: {sha}\nRecovery: recovered\nRecovery-At: {format_time(at)}\n"
-    engine.repo.tag(recovery_tag(sha), sha, message)
+    engine.repo.tag(recovery_tag(sha), sha, engine.trusted.seal(recovery_tag(sha), sha, message))
 
 
 @pytest.fixture
@@ -62,9 +62,7 @@ def history(agents: Remote, engine_for: EngineFactory) -> tuple[Engine, dict[str
 
 def test_each_rollback_gets_its_outcome_from_git(history: tuple[Engine, dict[str, str]]) -> None:
     engine, _ = history
-    verdicts = {
-        o.agent: o.verdict for o in rollback_outcomes(engine.repo, engine.policies, now=NOW, window=HOUR)
-    }
+    verdicts = {o.agent: o.verdict for o in rollback_outcomes(engine, now=NOW, window=HOUR)}
     assert verdicts == {
         "billing-agent": "confirmed",
         "triage-agent": "overridden",
@@ -79,9 +77,7 @@ def test_an_alert_firing_again_inside_the_window_keeps_the_rollback_undecided(
     again = make_alert("billing-agent", "2026.05.2", started=NOW - 2 * HOUR + timedelta(minutes=20))
     assert note_refire(engine, again, agent="billing-agent", window=HOUR) == 1
     assert note_refire(engine, again, agent="billing-agent", window=HOUR) == 0  # marked once
-    verdicts = {
-        o.agent: o.verdict for o in rollback_outcomes(engine.repo, engine.policies, now=NOW, window=HOUR)
-    }
+    verdicts = {o.agent: o.verdict for o in rollback_outcomes(engine, now=NOW, window=HOUR)}
     assert verdicts["billing-agent"] == "undecided"
     later = make_alert("billing-agent", "2026.05.2", started=NOW - timedelta(minutes=5))  # after the window
     assert note_refire(engine, later, agent="billing-agent", window=HOUR) == 0
@@ -115,9 +111,7 @@ def test_audit_stats_and_metrics_show_precision_per_policy_and_agent(
         "PRECISION",
     ]
     metrics = Metrics()
-    metrics.registry.register(
-        OutcomeCollector(lambda: rollback_outcomes(engine.repo, engine.policies, now=NOW, window=HOUR))
-    )
+    metrics.registry.register(OutcomeCollector(lambda: rollback_outcomes(engine, now=NOW, window=HOUR)))
     text = metrics.render().decode()
     assert (
         'gitops_bot_rollback_outcomes{agent="triage-agent",outcome="overridden",policy="agents"} 1.0' in text

@@ -53,7 +53,7 @@ class ClusterLab:
     kube: FakeKube | None = None
 
     def phases(self) -> dict[str, Any]:
-        records = audit_records(self.runtime.bot.engine.repo, agent=AGENT)
+        records = audit_records(self.runtime.bot.engine, agent=AGENT)
         assert len(records) <= 1, records
         return (records[0].phases or {}) if records else {}
 

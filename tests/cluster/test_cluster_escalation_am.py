@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from gitops_bot.app.wiring import Runtime
 from gitops_bot_lab.fakes.argocd import FakeArgoCD
 from gitops_bot_lab.stack import start_alertmanager, wait_until
 from tests.binaries import require_binary
 from tests.cluster.conftest import ARGO_TOKEN, release
-from tests.cluster.harness import ARGO_ENV, alert_and_wait, bot_config, running
+from tests.cluster.harness import ARGO_ENV, bot_config, running
 from tests.conftest import firing_body
 from tests.gitfix import Remote
 
@@ -23,6 +24,10 @@ def escalations(am_url: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(url, timeout=5) as r:
         found: list[dict[str, Any]] = json.loads(r.read())
     return found
+
+
+def rolled_back(runtime: Runtime) -> str | None:
+    return next((o.commit for o in runtime.bot.recent if o.kind == "rolled_back"), None)
 
 
 def post_to_alertmanager(am_url: str, agent: str, version: str) -> None:
@@ -56,9 +61,12 @@ def test_a_degraded_revert_is_paged_in_alertmanager_with_the_reason(
             },
             timeout="30s",
         )
-        post_to_alertmanager(am.url, "support", "1.1.0")  # the gate checks the alert is still active
-        with running(runtime):
-            sha = alert_and_wait(runtime, "support", "1.1.0")
+        post_to_alertmanager(am.url, "support", "1.1.0")
+        with running(runtime):  # the resync at start pulls the alert from Alertmanager and acts on it
+            sha = wait_until(lambda: rolled_back(runtime), 30, 0.05, what="the revert")
+            cluster = runtime.cluster
+            assert cluster is not None
+            wait_until(lambda: sha in cluster.finished, 20, 0.05, what="the cluster watch to finish")
             (paged,) = wait_until(lambda: escalations(am.url), 15, 0.2, what="the escalation in Alertmanager")
     assert paged["labels"]["reason"] == "cluster_not_running_revert"
     assert paged["labels"]["agent"] == "support" and paged["labels"]["rollback"] == sha[:12]

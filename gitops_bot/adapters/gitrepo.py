@@ -1,15 +1,17 @@
 """The git adapter: the bot's own clone of the GitOps repo, driven through GitPython."""
 
 import re
-import subprocess
-from collections.abc import Generator, Sequence
+import shutil
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
-from io import BufferedReader
 from pathlib import Path
 from typing import cast
 
 import git
 
+from gitops_bot.adapters.clone_repair import clear_stale_locks
+from gitops_bot.adapters.gitrun import GitLimits, GitRunner
+from gitops_bot.adapters.push_status import push_refusal
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.statekey import TagRecord
@@ -29,7 +31,6 @@ _FS, _RS = "\x1f", "\x1e"
 # commit into the culprit walk. The fields a committer controls come last.
 _COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%P{_FS}%an <%ae>{_FS}%B"
 _HEADER = re.compile(r"^[0-9a-f]{40}\x1f\d+\x1f(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?\x1f")
-_REJECTED = ("non-fast-forward", "fetch first", "[rejected]", "stale info", "failed to update ref")
 
 
 def _at(ts: str) -> datetime:
@@ -39,43 +40,93 @@ def _at(ts: str) -> datetime:
 class GitRepo:
     """A working clone that tracks one branch of one remote."""
 
-    def __init__(self, url: str, branch: str, workdir: Path, *, max_file_bytes: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        workdir: Path,
+        limits: GitLimits | None = None,
+        *,
+        max_file_bytes: int = 1024 * 1024,
+    ) -> None:
         self.url, self.branch, self.workdir = url, branch, workdir
         self.max_file_bytes = max_file_bytes  # manifests over this are refused before parsing
         self.remote_ref = f"origin/{branch}"
+        self.runner = GitRunner(workdir, limits)
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
+        self.repo = self._open()
+
+    def _open(self) -> git.Repo:
+        """Open the clone, cloning first when there is none."""
+        if not (self.workdir / ".git").exists():
+            self._clone()
         try:
-            if (workdir / ".git").exists():
-                self.repo = git.Repo(workdir)
-                if self.repo.remotes.origin.url != url:
-                    raise GitError(f"{workdir} is a clone of {self.repo.remotes.origin.url}, not {url}")
-            else:
-                workdir.parent.mkdir(parents=True, exist_ok=True)
-                self.repo = git.Repo.clone_from(url, workdir, branch=branch, no_checkout=False)
-                self._tune()
-        except (
-            git.GitCommandError,
-            git.InvalidGitRepositoryError,
-            git.NoSuchPathError,
-            ValueError,
-        ) as e:
-            raise GitError(f"cannot clone {url} (branch {branch}) into {workdir}: {_why(e)}") from e
+            repo = git.Repo(self.workdir)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError) as e:
+            raise GitError(f"{self.workdir} is not a usable clone: {e}") from e
+        origin = self._git("config", "--get", "remote.origin.url")
+        if origin != self.url:
+            raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
+        return repo
+
+    def _clone(self) -> None:
+        self.workdir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.runner.run(
+                "clone",
+                "--quiet",
+                "--branch",
+                self.branch,
+                self.url,
+                str(self.workdir),
+                cwd=self.workdir.parent,
+            )
+        except GitError as e:
+            # Nothing half-cloned is left to trip the next try; a timeout stays a timeout.
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise type(e)(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+        self._tune()
+
+    def repair(self) -> str:
+        """Make the clone usable again; say what was done ("" when it was fine).
+
+        Stale lock files (a git killed mid-write) are removed unless a live git still works in the
+        clone; a clone whose work tree or history is gone is re-cloned. Raises GitError when it
+        cannot (remote down, a live git holding a lock, the folder belongs to another remote).
+        """
+        done = clear_stale_locks(self.workdir, self.runner.limits.local_timeout)
+        healthy = (self.workdir / ".git").is_dir() and self.runner.run(
+            "rev-parse", "--verify", "--quiet", f"{self.remote_ref}^{{commit}}", check=False
+        ).status == 0
+        if healthy:
+            return "; ".join(done)
+        self.repo.close()
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)  # our own clone, beyond use: history is on the remote
+        self._scanned = ("", ())
+        self.repo = self._open()
+        return "; ".join([*done, f"re-cloned {self.workdir}"])
 
     def _tune(self) -> None:
         """Commit-graph with changed-path filters makes path-limited history walks cheap."""
-        with self.repo.config_writer() as cfg:
-            cfg.set_value("user", "name", BOT_NAME)
-            cfg.set_value("user", "email", BOT_EMAIL)
-            cfg.set_value("fetch", "writeCommitGraph", "true")
-            cfg.set_value("core", "commitGraph", "true")
-            cfg.set_value("gc", "auto", "0")
+        for key, value in (
+            ("user.name", BOT_NAME),
+            ("user.email", BOT_EMAIL),
+            ("fetch.writeCommitGraph", "true"),
+            ("core.commitGraph", "true"),
+            ("gc.auto", "0"),
+        ):
+            self._git("config", key, value)
         self._git("commit-graph", "write", "--reachable", "--changed-paths")
 
-    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
-        try:
-            return str(self.repo.git.execute(["git", *args], env=env))
-        except git.GitCommandError as e:
-            raise GitError(f"git {args[0]} failed: {_why(e)}") from e
+    def _git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """stdout of a checked git call, without its final newline."""
+        out = self.runner.run(*args, env=env).stdout
+        return out[:-1] if out.endswith("\n") else out
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """Run any git command in the clone under the deadlines (for forge helpers)."""
+        return self._git(*args, env=env)
 
     def sync(self) -> str:
         """Fetch the branch and tags, reset the work tree onto it, return the head sha."""
@@ -93,7 +144,7 @@ class GitRepo:
 
     def head_sha(self) -> str:
         """The sha the work tree sits on."""
-        return self.repo.head.commit.hexsha
+        return self._git("rev-parse", "HEAD")
 
     def read(self, rev: str, path: str) -> str | None:
         """A file's text at a revision for display (undecodable bytes shown as U+FFFD), or None."""
@@ -107,9 +158,16 @@ class GitRepo:
         except ValueError:
             return None
         except git.GitCommandError as e:
-            raise GitError(f"cannot read {path} at {rev}: {_why(e)}") from e
+            raise GitError(f"cannot read {path} at {rev}: {(e.stderr or str(e)).strip()}") from e
         is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
         return bytes(data) if is_blob else None
+
+    def blob_id(self, rev: str, path: str) -> str | None:
+        """The object id at rev:path through the long-lived cat-file process (no new git), or None."""
+        try:
+            return str(self.repo.git.get_object_header(_object_name(rev, path))[0])
+        except ValueError:
+            return None
 
     def list_files(self, rev: str) -> list[str]:
         """Every file path at a revision."""
@@ -136,16 +194,10 @@ class GitRepo:
         Streaming lets the culprit walk stop git as soon as it has passed the culprit, which on a
         deep history is most of the cost; closing the iterator ends the git process.
         """
-        args = ["git", "log", "-z", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
-        try:
-            proc = self.repo.git.execute(args, as_process=True)
-        except git.GitCommandError as e:
-            raise GitError(f"git log failed: {_why(e)}") from e
-        popen = cast("subprocess.Popen[bytes]", proc.proc)
-        stdout, stderr = cast(BufferedReader, popen.stdout), cast(BufferedReader, popen.stderr)
-        pending = b""
-        try:
-            while chunk := stdout.read1(1 << 16):
+        args = ["log", "-z", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
+        with self.runner.stream(*args) as stdout:
+            pending = b""
+            while chunk := stdout.read1(1 << 16):  # type: ignore[attr-defined]
                 pending += chunk
                 *records, pending = pending.split(b"\0")
                 for record in records:
@@ -153,12 +205,6 @@ class GitRepo:
                         yield _commit(text)
             if pending.strip():
                 yield _commit(pending.decode("utf-8", errors="replace").lstrip("\n"))
-            if popen.wait() != 0:
-                raise GitError(f"git log {rev} failed: {stderr.read().decode(errors='replace').strip()}")
-        finally:
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait()
 
     def commit_info(self, rev: str) -> CommitInfo:
         """One commit's info."""
@@ -217,13 +263,10 @@ class GitRepo:
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether older is reachable from newer."""
-        try:
-            self.repo.git.merge_base("--is-ancestor", older, newer)
-        except git.GitCommandError as e:
-            if e.status == 1:
-                return False
-            raise GitError(f"merge-base failed: {_why(e)}") from e
-        return True
+        result = self.runner.run("merge-base", "--is-ancestor", older, newer, check=False)
+        if result.status not in (0, 1):
+            raise GitError(f"git merge-base failed (exit {result.status}): {result.stderr}")
+        return result.status == 0
 
     def changed_files(self, sha: str) -> list[str]:
         """Files a commit changed against its first parent (a merge: what the merge brought in)."""
@@ -252,7 +295,7 @@ class GitRepo:
             self._git("add", "--", *files)
         if remove:
             self._git("rm", "--quiet", "--", *remove)
-        msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
+        msg_file = self.workdir / ".git" / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")
         self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=BOT_ENV)
         return self.head_sha()
@@ -262,28 +305,24 @@ class GitRepo:
 
         Raises PushRejectedError if the remote moved.
         """
-        try:
-            out = str(self.repo.git.push("--porcelain", "origin", refspec))
-            # Two replicas building the same rollback in the same second make the same sha.
-            return not any(line.startswith("=\t") for line in out.splitlines())
-        except git.GitCommandError as e:
-            text = f"{e.stdout} {e.stderr}"
-            if any(marker in text for marker in _REJECTED):
-                raise PushRejectedError(f"push of {refspec} rejected: the remote moved") from e
-            raise GitError(f"git push failed: {_why(e)}") from e
+        result = self.runner.run("push", "--porcelain", "origin", refspec, check=False)
+        refusal = push_refusal(result)
+        if refusal is not None:
+            raise refusal
+        # Two replicas building the same rollback in the same second make the same sha.
+        return not any(line.startswith("=\t") for line in result.stdout.splitlines())
 
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
         # verbatim: the message is stored byte for byte, so an authenticator over it still verifies
         self._git("tag", "--annotate", "--cleanup=verbatim", *force, "--message", message, name, rev)
-        try:
-            self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
-        except git.GitCommandError as e:
-            if not replace and "already exists" in f"{e.stdout} {e.stderr}":
-                self._git("tag", "--delete", name)
-                return False
-            raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
+        result = self.runner.run("push", "--porcelain", *force, "origin", f"refs/tags/{name}", check=False)
+        if not replace and "[rejected] (already exists)" in result.stdout:
+            self._git("tag", "--delete", name)
+            return False
+        if (refusal := push_refusal(result)) is not None:
+            raise GitError(f"push of tag {name} refused: {refusal}") from refusal
         return True
 
     def tag_records(self, prefix: str) -> list[TagRecord]:
@@ -326,10 +365,3 @@ def _commit(chunk: str) -> CommitInfo:
         raise GitError(f"unexpected git log record: {chunk[:80]!r}")
     sha, ts, parents, author, message = chunk.split(_FS, 4)
     return CommitInfo(sha, _at(ts), author, message, tuple(parents.split()))
-
-
-def _why(e: Exception) -> str:
-    if isinstance(e, git.GitCommandError):
-        text = (e.stderr or e.stdout or "").strip().strip("'").strip()
-        return text.splitlines()[-1] if text else f"exit {e.status}"
-    return str(e)

@@ -7,7 +7,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gitops_bot.app.config_schema import ConfigDoc, PrometheusSection
+from gitops_bot.adapters.gitrun import GitLimits
+from gitops_bot.app.config_schema import ConfigDoc, GitSection, PrometheusSection
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.errors import ConfigError
@@ -79,6 +80,11 @@ class Config:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     argocd: ArgoSettings | None = None
     cluster: ClusterSettings = ClusterSettings()
+    git: GitLimits = field(default_factory=GitLimits)
+    rollback_deadline: float = 120.0  # keep redoing a rollback through push races this long
+    max_body: int = 8 * 1024 * 1024  # fits a 10,000-alert Alertmanager group (~4.7 MiB)
+    threads: int = 8  # HTTP worker threads (connections beyond them wait in the event loop)
+    read_timeout: float = 10.0  # a request whose headers/body stall this long is cut off
     prometheus_client: PrometheusClient = PrometheusClient()
     escalations: EscalationSettings = EscalationSettings()
     raw: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +100,18 @@ def _listen(text: str) -> tuple[str, int]:
 
 def _seconds(text: str) -> float:
     return parse_duration(text).total_seconds()
+
+
+def _git_limits(sec: GitSection) -> GitLimits:
+    """`git:` deadlines: network ops (clone/fetch/push) and local ones are set apart."""
+    return GitLimits(
+        network_timeout=_seconds(sec.network_timeout),
+        local_timeout=_seconds(sec.local_timeout),
+        low_speed_limit=sec.low_speed_limit,
+        low_speed_time=max(1, round(_seconds(sec.low_speed_time))),
+        ssh_connect_timeout=max(1, round(_seconds(sec.ssh_connect_timeout))),
+        ssh_keepalive=max(1, round(_seconds(sec.ssh_keepalive))),
+    )
 
 
 def _validate(raw: object) -> ConfigDoc:
@@ -171,6 +189,11 @@ def parse_config(raw: object, *, base: Path) -> Config:
         max_file_bytes=doc.repo.max_file_bytes,
         argocd=_argocd(doc, base),
         cluster=_cluster(doc, base),
+        git=_git_limits(doc.git),
+        rollback_deadline=_seconds(doc.rollback.deadline),
+        max_body=doc.server.max_body_bytes,
+        threads=doc.server.threads,
+        read_timeout=_seconds(doc.server.read_timeout),
         prometheus_client=_prometheus_client(prom, base),
         escalations=EscalationSettings(
             enabled=doc.escalations.enabled,

@@ -12,17 +12,19 @@ from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.errors import (
     AlertPayloadError,
     AuthenticationError,
+    GitError,
     GitopsBotError,
     JournalError,
     WebhookPayloadError,
 )
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024  # one 10,000-alert Alertmanager group is ~4.7 MiB
 _STATUS: dict[type[GitopsBotError], int] = {
     AlertPayloadError: 400,
     WebhookPayloadError: 400,
     AuthenticationError: 401,
     JournalError: 503,  # disk trouble: Alertmanager retrying later can help
+    GitError: 503,  # the clone or the remote: retrying later can help
 }
 
 
@@ -40,6 +42,7 @@ def create_app(
     *,
     token: str | None,
     read_token: str | None = None,
+    max_body: int = MAX_BODY,
     cluster_keys: ClusterEventKeys | None = None,
 ) -> Flask:
     """The Flask app; token None means authentication was explicitly switched off.
@@ -48,14 +51,19 @@ def create_app(
     stay open so scrapers and probes need no secret.
     """
     app = Flask(__name__)
-    add_cluster_routes(app, cluster_keys or ClusterEventKeys(), bot.metrics, bot.cluster_event, _read_body)
+    # Cluster events are small JSON documents: 1 MiB is far more than any Flux / Argo CD event.
+    event_body = lambda: _read_body(min(max_body, 1024 * 1024))  # noqa: E731
+    add_cluster_routes(app, cluster_keys or ClusterEventKeys(), bot.metrics, bot.cluster_event, event_body)
+
+    def read_body() -> bytes | None:
+        return _read_body(max_body)
 
     @app.post("/api/v1/alerts")
     def alerts() -> tuple[Response, int]:
         _authenticate(token)
-        body = _read_body()
+        body = read_body()
         if body is None:
-            return _error(413, f"body over {MAX_BODY} bytes")
+            return _error(413, f"body over {max_body} bytes")
         notification = parse_notification(body)
         queued = bot.accept(notification)
         return jsonify({"status": "accepted", "queued": queued, "alerts": len(notification.alerts)}), 200
@@ -67,9 +75,9 @@ def create_app(
         forge = bot.engine.forge
         if not isinstance(forge, GitHubForge):
             return _error(404, "forge.kind is not github")
-        body = _read_body()
+        body = read_body()
         if body is None:
-            return _error(413, f"body over {MAX_BODY} bytes")
+            return _error(413, f"body over {max_body} bytes")
         status, text = forge.receive(
             event=request.headers.get("X-GitHub-Event", ""),
             delivery=request.headers.get("X-GitHub-Delivery", ""),
@@ -82,15 +90,29 @@ def create_app(
     def rollbacks() -> tuple[Response, int]:
         _authenticate(read_token)
         agent = request.args.get("agent") or None
+        if problem := bot.engine.clone_problem():  # a deleted or locked clone is repaired first
+            return _error(503, problem)
         return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
 
-    @app.get("/healthz")
-    def healthz() -> tuple[Response, int]:
-        alive = bot.alive()
-        body: dict[str, object] = {"status": "ok" if alive else "worker not running"}
+    @app.get("/readyz")
+    @app.get("/healthz")  # kept for old probes: same meaning as /readyz
+    def readyz() -> tuple[Response, int]:
+        problems = bot.not_ready()
+        body: dict[str, object] = {"status": "not ready" if problems else "ok"}
+        if problems:
+            body["problems"] = problems
         if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
             body["unresolvedPolicies"] = dict(bot.unresolved_policies)
-        return jsonify(body), 200 if alive else 503
+        return jsonify(body), 503 if problems else 200
+
+    @app.get("/livez")
+    def livez() -> tuple[Response, int]:
+        # Only a job stuck well past its own deadline: a slow rollback must not get the pod killed.
+        if not bot.alive():
+            return jsonify({"status": "worker not running"}), 503
+        if stuck := bot.stuck():
+            return jsonify({"status": "stuck", "job": stuck}), 503
+        return jsonify({"status": "ok"}), 200
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -111,15 +133,15 @@ def create_app(
     return app
 
 
-def _read_body() -> bytes | None:
-    """The raw body, or None when it is over MAX_BODY (declared or, when chunked, as read)."""
-    if (request.content_length or 0) > MAX_BODY:
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it is over limit (declared or, when chunked, as read)."""
+    if (request.content_length or 0) > limit:
         return None
     chunks, size = [], 0
-    while size <= MAX_BODY and (chunk := request.stream.read(MAX_BODY + 1 - size)):
+    while size <= limit and (chunk := request.stream.read(limit + 1 - size)):
         chunks.append(chunk)
         size += len(chunk)
-    return None if size > MAX_BODY else b"".join(chunks)
+    return None if size > limit else b"".join(chunks)
 
 
 def _error(code: int, message: str) -> tuple[Response, int]:

@@ -102,10 +102,14 @@ def make_engine(
     """Repo clone, forge, policies, gate and state key wired into an Engine."""
     policies = load_policies(config.policies) if policies is None else policies
     reader = reader or make_reader(config)
-    repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
+    repo = GitRepo(
+        config.repo_url, config.branch, config.workdir, config.git, max_file_bytes=config.max_file_bytes
+    )
     keys = state_keys(config, insecure=insecure_state)
     gate = make_gate(config, policies, reader)
-    engine = Engine(repo, make_forge(config), policies, gate=gate, keys=keys)
+    engine = Engine(
+        repo, make_forge(config), policies, gate=gate, keys=keys, deadline=config.rollback_deadline
+    )
     github = _github(engine)
     if github is not None:
         github.bind(engine)
@@ -126,7 +130,10 @@ class Runtime:
         self.config = config
         self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus)
-        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
+        # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
+        # runs to its kill deadline; /livez only complains well past that.
+        job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
+        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"), job_deadline=job_deadline)
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
             self.github.bind(engine)
@@ -262,6 +269,7 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
+        self.bot.finish_current_only()  # first: stopping the other loops may wait for the job in hand
         if self.escalations is not None:
             self.escalations.stop()
         self.policy_status.stop()

@@ -188,3 +188,15 @@ def test_a_forged_phase_tag_does_not_end_a_watch(
         trusted = {m.phase for m in read_phases(runtime.bot.engine).get(sha[:12], [])}
     assert "healthy" in phases(remote, sha)  # the forged tag is in the repo...
     assert trusted == {"accepted", "landed"}  # ...but carries no state-key authenticator
+
+
+def test_synced_is_recorded_while_the_rollout_is_still_progressing(
+    tmp_path: Path, remote: Remote, argo: FakeArgoCD, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rogue_deployed(remote, argo)
+    argo.app(APP).progressing_passes = 5
+    with running(argo_bot(tmp_path, remote, argo, monkeypatch, timeout="30s")) as runtime:
+        sha = alert_and_wait(runtime, "support", "1.1.0")
+    marks = phases(remote, sha)
+    assert marks["synced"].at < marks["healthy"].at
+    assert "health Progressing" in marks["synced"].detail

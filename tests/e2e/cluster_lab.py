@@ -103,6 +103,7 @@ def cluster_lab(
         if flavour == "argocd":
             argo = stack.enter_context(FakeArgoCD(remote.bare, token=ARGO_TOKEN))
             argo.add_app(APP, repo_url=remote.url, path=f"agents/{AGENT}")
+            argo.app(APP).progressing_passes = 3  # a sync's pods roll out over three health assessments
             monkeypatch.setenv(ARGO_ENV, ARGO_TOKEN)
             kube = None
             synced: Callable[[], str] = lambda: argo.app(APP).synced_sha or "main"  # noqa: E731

@@ -127,8 +127,8 @@ def test_serve_logs_json_rolls_back_then_honours_the_pause_and_pages(
         remote.commit(agent_files("support-bot", "v2.0.0"), "Release support-bot v2.0.0")
         fire(alertmanager, "support-bot", "v2.0.0")
         paged = wait_for(lambda: escalations_in(alertmanager), 30)
-        with urllib.request.urlopen(f"http://127.0.0.1:{bot_port}/metrics", timeout=5) as r:
-            metrics = r.read().decode()
+        # The page can reach Alertmanager a moment before the worker marks the alert handled.
+        metrics = wait_for(lambda: _metrics_once_drained(bot_port), 15)
     finally:
         proc.terminate()
         proc.wait(15)
@@ -155,3 +155,10 @@ def test_serve_logs_json_rolls_back_then_honours_the_pause_and_pages(
     assert 'gitops_bot_build_info{version="0.1.0"} 1.0' in metrics
     assert "process_resident_memory_bytes" in metrics and "python_info" in metrics
     assert "gitops_bot_journal_depth 0.0" in metrics
+
+
+def _metrics_once_drained(port: int) -> str | None:
+    """/metrics, once the journal holds nothing unhandled (None before)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return text if "gitops_bot_journal_depth 0.0" in text else None

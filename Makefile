@@ -13,7 +13,7 @@ ifneq ($(VENV_VERSION),$(PY_VERSION))
 $(shell rm -rf $(VENV))
 endif
 
-.PHONY: help demo demo-github demo-argo bench-argo test lint unit fuzz bench wheel-check clean python-check
+.PHONY: help demo demo-github demo-argo demo-argocd bench-argo test lint unit fuzz bench wheel-check clean python-check
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -40,6 +40,8 @@ demo-github: $(RUNTIME)  ## the same rollback as a pull request against a local 
 
 demo-argo: $(RUNTIME)  ## the rollback as an Argo Workflow on the lab's stand-in Argo Server
 	$(BIN)/gitops-bot demo --executor argo-workflows
+demo-argocd: $(RUNTIME)  ## the loop closed through an Argo CD stand-in, with the phase timeline
+	$(BIN)/gitops-bot demo --argocd
 
 lint: $(DEV)  ## ruff, mypy --strict, import-linter layers, duplicate-code check
 	$(BIN)/ruff format --check gitops_bot lab tests bench

@@ -14,6 +14,7 @@ from typing import Any
 
 from gitops_bot import __version__
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app import cluster_commands
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Engine, Outcome
@@ -98,6 +99,14 @@ def _agent_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     audit.add_argument(
         "--in-flight", action="store_true", help="rollback workflows still running (argo-workflows)"
     )
+    audit.add_argument(
+        "--stats", action="store_true", help="per policy and agent: outcomes, precision, phases"
+    )
+    lift = _add(sub, "lift-exclusion", "let image automation pick a rolled-back version again", common)
+    _config(lift)
+    lift.add_argument("--agent", required=True, help="agent name")
+    lift.add_argument("--version", required=True, help="the rolled-back version to let in again")
+    lift.add_argument("--policy", help="policy name (default: the first with spec.cluster.imageAutomation)")
     good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
     _config(good)
     good.add_argument("--agent", required=True, help="agent name")
@@ -138,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--executor", choices=("inline", "argo-workflows"), default="inline", help=EXECUTOR_HELP
     )
+    demo.add_argument("--argocd", action="store_true", help="the loop through an Argo CD stand-in (timeline)")
     _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
     _agent_commands(sub, common)
     _policy_commands(sub, common)
@@ -251,6 +261,8 @@ def _lab(module: str) -> Any:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo" and args.executor == "argo-workflows":
         return int(_lab("gitops_bot_lab.demo_argo").run_argo_demo())
+    if args.command == "demo" and args.argocd:
+        return int(_lab("gitops_bot_lab.demo_argocd").main())
     if args.command == "demo":
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":
@@ -285,10 +297,14 @@ def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
     # Pausing in an emergency must not depend on the policy files being valid; the audit needs
     # them: a rollback record counts only when its policy's fields prove it.
     needs_policies = args.command not in ("pause", "resume")
+    stats = args.command == "audit" and args.stats  # outcomes, precision, phases per policy and agent
     engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
+        if stats:
+            print(cluster_commands.stats_text(engine, config, args.agent, as_json=args.json))
+            return 0
         records = audit_records(engine, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
@@ -298,6 +314,12 @@ def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
             print(line)
         return 0
     who = f"cli:{getpass.getuser()}"
+    if args.command == "lift-exclusion":
+        what = cluster_commands.lift_exclusion(
+            engine, config, agent=args.agent, version=args.version, policy=args.policy, who=who
+        )
+        print(what)
+        return 0
     if args.command in ("pause", "resume"):
         from gitops_bot.app.pause import pause, resume
 

@@ -268,6 +268,15 @@ class GitRepo:
             raise GitError(f"git merge-base failed (exit {result.status}): {result.stderr}")
         return result.status == 0
 
+    def changed_files(self, sha: str) -> list[str]:
+        """Files a commit changed against its first parent (a merge: what the merge brought in)."""
+        return self._git("diff-tree", "-r", "--name-only", f"{sha}^1", sha).splitlines()
+
+    def first_parent_after(self, sha: str) -> list[str]:
+        """Commits on the branch's first-parent line after sha, oldest first (empty if sha is head)."""
+        out = self._git("rev-list", "--first-parent", "--reverse", f"{sha}..{self.remote_ref}")
+        return out.split()
+
     def commit_files(
         self, files: dict[str, bytes], message: str, *, parent: str, remove: Sequence[str] = ()
     ) -> str:

@@ -16,6 +16,27 @@ from gitops_bot.core.schema_errors import problems
 
 
 @dataclass(frozen=True)
+class ArgoSettings:
+    """`argocd:` — the API server the cluster watch talks to (token from an env var, TLS verified)."""
+
+    url: str
+    token_env: str
+    ca_file: Path | None = None
+    notifications_token_env: str | None = None  # bearer token of POST /api/v1/argocd/events
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """`kubernetes:` (in-cluster when omitted), `flux.events_token_env` and `cluster:` timings."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    flux_events_token_env: str | None = None  # HMAC key of POST /api/v1/flux/events (generic-hmac)
+    poll_seconds: float = 10.0
+    confirm_seconds: float = 3600.0  # an alert quiet this long after resolving confirms the rollback
+
+
+@dataclass(frozen=True)
 class PrometheusClient:
     """How to reach Prometheus: TLS is verified (system CAs or ca_file); secrets come from env vars."""
 
@@ -70,6 +91,8 @@ class Config:
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    argocd: ArgoSettings | None = None
+    cluster: ClusterSettings = ClusterSettings()
     git: GitLimits = field(default_factory=GitLimits)
     rollback_deadline: float = 120.0  # keep redoing a rollback through push races this long
     max_body: int = 8 * 1024 * 1024  # fits a 10,000-alert Alertmanager group (~4.7 MiB)
@@ -116,6 +139,26 @@ def _validate(raw: object) -> ConfigDoc:
     except ValidationError as e:
         lines = [f"{key}: {problem}" for key, problem in problems(ConfigDoc, e)]
         raise ConfigError("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)) from e
+
+
+def _argocd(doc: ConfigDoc, base: Path) -> ArgoSettings | None:
+    argo = doc.argocd
+    if argo is None:
+        return None
+    ca = (base / argo.ca_file).resolve() if argo.ca_file else None
+    return ArgoSettings(argo.url, argo.token_env, ca, argo.notifications_token_env)
+
+
+def _cluster(doc: ConfigDoc, base: Path) -> ClusterSettings:
+    kube, cluster = doc.kubernetes, doc.cluster
+    kubeconfig = kube.kubeconfig if kube else None
+    return ClusterSettings(
+        kubeconfig=(base / Path(kubeconfig).expanduser()).resolve() if kubeconfig else None,
+        context=kube.context if kube else None,
+        flux_events_token_env=doc.flux.events_token_env if doc.flux else None,
+        poll_seconds=_seconds(cluster.poll if cluster else "10s"),
+        confirm_seconds=_seconds(cluster.confirmWindow if cluster else "1h"),
+    )
 
 
 def _prometheus_client(prom: PrometheusSection | None, base: Path) -> PrometheusClient:
@@ -172,6 +215,8 @@ def parse_config(raw: object, *, base: Path) -> Config:
         recovery_poll_seconds=_seconds(prom.poll if prom else "10s"),
         watch_good_seconds=_seconds(doc.watch_good.interval) if doc.watch_good else None,
         max_file_bytes=doc.repo.max_file_bytes,
+        argocd=_argocd(doc, base),
+        cluster=_cluster(doc, base),
         git=_git_limits(doc.git),
         rollback_deadline=_seconds(doc.rollback.deadline),
         max_body=doc.server.max_body_bytes,

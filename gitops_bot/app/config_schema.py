@@ -138,6 +138,39 @@ class ExecutorSection(Strict):
         return self
 
 
+class ArgoCDSection(Strict):
+    """The Argo CD API server the cluster watch talks to (token from an env var, TLS verified)."""
+
+    url: Text
+    token_env: Text = "ARGOCD_TOKEN"
+    ca_file: Text | None = Field(None, description="CA bundle for the API server's certificate")
+    notifications_token_env: Text | None = Field(
+        None, description="bearer token Argo CD notifications send to POST /api/v1/argocd/events"
+    )
+
+
+class KubernetesSection(Strict):
+    """Kubernetes API credentials for Flux objects; the whole section omitted = in-cluster service account."""
+
+    kubeconfig: Text | None = None
+    context: Text | None = None
+
+
+class FluxSection(Strict):
+    """Flux push mode: the generic-hmac Provider's key for POST /api/v1/flux/events."""
+
+    events_token_env: Text | None = None
+
+
+class ClusterSection(Strict):
+    """The cluster watch's timings."""
+
+    poll: Duration = "10s"
+    confirmWindow: Duration = Field(
+        "1h", description="a rollback is confirmed when its alert stays quiet this long"
+    )
+
+
 class ConfigDoc(Strict):
     """gitops-bot.yaml."""
 
@@ -151,6 +184,10 @@ class ConfigDoc(Strict):
     alertmanager: AlertmanagerSection | None = None
     prometheus: PrometheusSection | None = None
     watch_good: WatchGoodSection | None = None
+    argocd: ArgoCDSection | None = None
+    kubernetes: KubernetesSection | None = None
+    flux: FluxSection | None = None
+    cluster: ClusterSection | None = None
     git: Annotated[GitSection, Field(default_factory=GitSection)]
     rollback: Annotated[RollbackSection, Field(default_factory=RollbackSection)]
     escalations: Annotated[EscalationsSection, Field(default_factory=EscalationsSection)]

@@ -41,6 +41,7 @@ class Outcome:
     commit: str | None = None
     plan: Plan | None = None
     code: ReasonCode | None = None
+    accepted_at: datetime | None = None  # when the webhook was journaled (the "bot accepted" phase)
 
 
 def _utcnow() -> datetime:

@@ -89,6 +89,19 @@ class Metrics:
             "Age of the oldest alert still in the journal (0 when empty).",
             registry=r,
         )
+
+        self.cluster_escalations = Counter(
+            "gitops_bot_cluster_escalations",
+            "Rollbacks that did not reach the cluster, by policy and why (sync-failed, degraded, timeout, ...).",
+            ["policy", "kind"],
+            registry=self.registry,
+        )
+        self.cluster_events = Counter(
+            "gitops_bot_cluster_events",
+            "Push-mode events from Flux / Argo CD notifications, by source and result.",
+            ["source", "result"],
+            registry=self.registry,
+        )
         self.policy_unresolved = Gauge(
             "gitops_bot_policy_unresolved",
             "1 while a policy resolves no agent at the repo head (every alert it claims would find nothing).",

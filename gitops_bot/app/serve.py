@@ -20,6 +20,7 @@ from typing import Any
 
 from waitress.server import create_server
 
+from gitops_bot.app.cluster_events_http import ClusterEventKeys
 from gitops_bot.app.config import Config
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime, make_engine, state_keys
@@ -38,6 +39,16 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
             f"${config.token_env} is not set: refusing to serve without a token (or pass --insecure-no-auth)"
         )
     return token
+
+
+def cluster_keys(config: Config) -> ClusterEventKeys:
+    """The push-mode keys from the environment (an endpoint whose key is unset answers 404)."""
+    argo_env = config.argocd.notifications_token_env if config.argocd else None
+    flux_env = config.cluster.flux_events_token_env
+    return ClusterEventKeys(
+        flux_hmac=os.environ.get(flux_env) or None if flux_env else None,
+        argo_token=os.environ.get(argo_env) or None if argo_env else None,
+    )
 
 
 def read_token(config: Config) -> str | None:
@@ -100,7 +111,15 @@ def serve(config: Config, *, insecure: bool, insecure_state: bool = False) -> in
     runtime.start()
     read_timeout = max(1, round(config.read_timeout))
     server = create_server(
-        access_log(create_app(runtime.bot, token=token, read_token=reader, max_body=config.max_body)),
+        access_log(
+            create_app(
+                runtime.bot,
+                token=token,
+                read_token=reader,
+                max_body=config.max_body,
+                cluster_keys=cluster_keys(config),
+            )
+        ),
         host=config.listen_host,
         port=config.listen_port,
         threads=config.threads,

@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from gitops_bot.app.audit import rollbacks_json
+from gitops_bot.app.cluster_events_http import ClusterEventKeys, add_cluster_routes
 from gitops_bot.app.service import Bot
 from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.errors import (
@@ -37,7 +38,12 @@ def _authenticate(token: str | None) -> None:
 
 
 def create_app(
-    bot: Bot, *, token: str | None, read_token: str | None = None, max_body: int = MAX_BODY
+    bot: Bot,
+    *,
+    token: str | None,
+    read_token: str | None = None,
+    max_body: int = MAX_BODY,
+    cluster_keys: ClusterEventKeys | None = None,
 ) -> Flask:
     """The Flask app; token None means authentication was explicitly switched off.
 
@@ -45,6 +51,9 @@ def create_app(
     stay open so scrapers and probes need no secret.
     """
     app = Flask(__name__)
+    # Cluster events are small JSON documents: 1 MiB is far more than any Flux / Argo CD event.
+    event_body = lambda: _read_body(min(max_body, 1024 * 1024))  # noqa: E731
+    add_cluster_routes(app, cluster_keys or ClusterEventKeys(), bot.metrics, bot.cluster_event, event_body)
 
     def read_body() -> bytes | None:
         return _read_body(max_body)

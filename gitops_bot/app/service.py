@@ -6,12 +6,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from gitops_bot.adapters.journal import Entry, Journal
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.logs import event
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, Notification
+from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.route import route
@@ -47,6 +50,8 @@ class Bot:
         self.unresolved_policies: dict[str, str] = {}  # policy -> why it resolves no agent (/healthz)
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
+        self.on_cluster_event: list[Callable[[ClusterEvent], None]] = []
+        self.on_firing: list[Callable[[Alert], None]] = []  # on the worker, before the engine handles it
         self.after_outcome: list[Callable[[Alert, Outcome], None]] = []  # every final or held outcome
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -86,6 +91,12 @@ class Bot:
             log.debug("not journaled: %s: %s", alert.name, routed.reason)
             return False
         return True
+
+    def cluster_event(self, event: ClusterEvent) -> None:
+        """A push-mode event from Flux / Argo CD: the cluster watch polls now (nothing is journaled:
+        the watch state is in git and the controller's API is re-read)."""
+        for callback in self.on_cluster_event:
+            callback(event)
 
     def enqueue(self, alert: Alert) -> None:
         """Journal one firing alert durably (when a policy claims it), then hand it to the worker."""
@@ -228,6 +239,11 @@ class Bot:
     def process(self, entry: Entry) -> Outcome:
         """Handle one journaled alert; failures of outside systems are retried, never dropped early."""
         outcome = Outcome("failed", "not attempted")
+        for callback in self.on_firing:
+            try:
+                callback(entry.alert)
+            except GitopsBotError as e:  # bookkeeping only: never in the way of a rollback
+                log.warning("alert %s: %s", entry.id, e)
         for attempt in range(self.retries + 1):
             try:
                 outcome = self.handler(entry.alert)
@@ -244,6 +260,7 @@ class Bot:
                 outcome = Outcome("failed", str(e))
                 if attempt < self.retries:
                     time.sleep(self.retry_delay * 2**attempt)  # longer outages: the requeue timer
+        outcome = replace(outcome, accepted_at=datetime.fromtimestamp(entry.received_at, UTC))
         self._record(entry, outcome)
         if outcome.kind in ("failed", "held") and time.time() - entry.received_at < self.max_age:
             # Keep it journaled and try again later: the remote may be down for a while.

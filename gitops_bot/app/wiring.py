@@ -11,18 +11,23 @@ from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
 from gitops_bot.adapters.prometheus import PrometheusAccess, PrometheusReader
 from gitops_bot.app.checks import PreActChecks
+from gitops_bot.app.cluster_targets import ClusterClients
+from gitops_bot.app.cluster_watch import ClusterWatch, ClusterWatcher
 from gitops_bot.app.config import Config
 from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
+from gitops_bot.app.outcomes import track_outcomes
 from gitops_bot.app.policy_files import load_policies
 from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
+from gitops_bot.core.cluster_escalation import cluster_escalation
+from gitops_bot.core.cluster_events import ClusterEvent
 from gitops_bot.core.errors import ConfigError, GitopsBotError
 from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
@@ -156,11 +161,17 @@ class Runtime:
             escalate=self.github.escalate if self.github else None,
             reader=self.prometheus,
         )
+        self.cluster = self._cluster_watcher(config, engine)
         if self.github is None:
             self.bot.after_rollback.append(self.watcher.watch)
+            if self.cluster is not None:
+                self.bot.after_rollback.append(self.cluster.landed)
         else:  # a PR lands later (or never): watch from the merge, read back from git
             self.github.on_landed.append(self._watch_landed)
+        if self.cluster is not None:
+            self.bot.on_cluster_event.append(self._cluster_event)
         self.bot.on_resolved.append(self.watcher.resolved)
+        track_outcomes(self.bot, timedelta(seconds=config.cluster.confirm_seconds))
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
         self.escalations = self._escalations(am)
@@ -170,6 +181,41 @@ class Runtime:
             else None
         )
         self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
+
+    def _cluster_event(self, event: ClusterEvent) -> None:
+        if self.cluster is not None:
+            self.cluster.wake()
+
+    def _cluster_watcher(self, config: Config, engine: Engine) -> ClusterWatcher | None:
+        """A cluster watch when any policy says how its agents reach the cluster (spec.cluster)."""
+        if not any(p.cluster for p in engine.policies):
+            return None
+        return ClusterWatcher(
+            engine,
+            self.bot.metrics,
+            ClusterClients(config),
+            interval=config.cluster.poll_seconds,
+            escalate=self._cluster_escalate,
+        )
+
+    def _cluster_escalate(self, watch: ClusterWatch, text: str) -> None:
+        """A cluster watch ended short of the revert running: a PR comment and/or an Alertmanager alert."""
+        if self.github is not None:
+            self.github.escalate(watch, text)
+        escalations = self.escalations  # set in __init__ before any watch can end
+        if escalations is not None:
+            ttl = timedelta(seconds=self.config.escalations.one_shot_ttl_seconds)
+            escalations.raise_one_shot(
+                cluster_escalation(
+                    agent=watch.agent,
+                    policy=watch.policy.name,
+                    rollback_sha=watch.rollback_sha,
+                    text=text,
+                    now=datetime.now(UTC),
+                    ttl=ttl,
+                )
+            )
+            escalations.wake()
 
     def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
         settings = self.config.escalations
@@ -199,18 +245,23 @@ class Runtime:
         return escalations
 
     def start(self) -> None:
-        """Replay the journal, resume open recovery watches from git, start every loop."""
+        """Replay the journal, resume open recovery and cluster watches from git, start every loop."""
         self.bot.start()
         self.policy_status.start()
-        try:
-            resumed = self.watcher.resume()
-            if resumed:
-                log.info("resumed %d recovery watch(es) from git", resumed)
-        except GitopsBotError as e:
-            log.warning("cannot resume recovery watches yet: %s", e)
+        for name, watcher in (("recovery", self.watcher), ("cluster", self.cluster)):
+            if watcher is None:
+                continue
+            try:
+                resumed = watcher.resume()
+                if resumed:
+                    log.info("resumed %d %s watch(es) from git", resumed, name)
+            except GitopsBotError as e:
+                log.warning("cannot resume %s watches yet: %s", name, e)
         self.watcher.start()
         if self.argo is not None:
             self.argo.deadlines.start()
+        if self.cluster is not None:
+            self.cluster.start()
         if self.github is not None:
             self.github.start()
         if self.resync is not None:
@@ -225,6 +276,8 @@ class Runtime:
         with self.bot.engine.exclusive():
             self.bot.engine.repo.sync()
         self.watcher.resume()
+        if self.cluster is not None:
+            self.cluster.resume()
 
     def _watch_good(self) -> None:
         for line in watch_good_once(
@@ -247,4 +300,6 @@ class Runtime:
         if self.argo is not None:
             self.argo.deadlines.stop()
         self.watcher.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         self.bot.stop()

@@ -39,7 +39,7 @@ ReasonCode = Literal[
 
 # Why an escalation was posted to Alertmanager (its `reason` label): a refused rollback's code, or
 # a condition the bot watches.
-EscalationReason = ReasonCode | Literal["recovery_timeout", "policy_problem"]
+EscalationReason = ReasonCode | Literal["recovery_timeout", "policy_problem", "cluster_not_running_revert"]
 
 # The next step of a rollback pull request's state machine.
 StepKind = Literal["none", "wait", "merge", "close", "update", "reply"]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
+from gitops_bot.core.cluster_policy import ClusterPolicy, cluster_policy
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits import format_for
 from gitops_bot.core.errors import YamlPathError
@@ -82,6 +83,7 @@ class Policy:
     per_agent: Limit | None
     fleet: Limit | None
     verify: Verify | None = None
+    cluster: ClusterPolicy | None = None  # spec.cluster: reconcile and watch Argo CD / Flux
 
     @property
     def template_labels(self) -> tuple[str, ...]:
@@ -197,6 +199,7 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
         per_agent=_limit(spec.limits.perAgent),
         fleet=_limit(spec.limits.fleet),
         verify=_verify(spec.verify),
+        cluster=cluster_policy(spec.cluster),
     ), []
 
 

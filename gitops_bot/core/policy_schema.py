@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from gitops_bot.core.cluster_policy import ClusterSpec
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits.tree import parse_path
 from gitops_bot.core.matchers import parse_matcher
@@ -131,6 +132,9 @@ class Spec(Strict):
     action: ActionSpec = ActionSpec()
     limits: LimitsSpec = LimitsSpec()
     verify: VerifySpec | None = None
+    cluster: ClusterSpec | None = Field(
+        None, description="reconcile Argo CD / Flux now and watch the revert reach the cluster"
+    )
 
 
 class Metadata(Strict):

@@ -2,10 +2,23 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.kinds import RecoveryStatus
 from gitops_bot.core.refs import recovery_tag
+
+
+class RollbackRef(Protocol):
+    """What an escalation needs to find its rollback (a recovery watch or a cluster watch)."""
+
+    @property
+    def agent(self) -> str:
+        """The agent rolled back."""
+
+    @property
+    def rollback_sha(self) -> str:
+        """The rollback commit on the branch."""
 
 
 @dataclass(frozen=True)

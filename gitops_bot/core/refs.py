@@ -34,3 +34,19 @@ def recovery_tag(rollback_sha: str) -> str:
 def rollback_branch(agent: str, culprit: str) -> str:
     """The rollback branch: one per agent and culprit, so replicas and retries meet on it."""
     return f"{ROLLBACK_BRANCH_PREFIX}{agent}/{culprit[:12]}"
+
+
+PHASE_PREFIX = "gitops-bot/phase/"
+
+
+def phase_tag(rollback_sha: str, phase: str) -> str:
+    """Records when one phase of a rollback happened (accepted, landed, synced, healthy, ...)."""
+    return f"{PHASE_PREFIX}{rollback_sha[:12]}/{phase}"
+
+
+IMAGE_HOLD_PREFIX = "gitops-bot/image-hold/"
+
+
+def image_hold_prefix(agent: str, version: str) -> str:
+    """Tags recording that a rolled-back image tag is kept out of image automation, and when lifted."""
+    return f"{IMAGE_HOLD_PREFIX}{agent}/{version}/"

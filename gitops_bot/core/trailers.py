@@ -35,6 +35,7 @@ class RollbackRecord:
     policy: str
     approved_by: str
     recovery: dict[str, str] | None = None
+    phases: dict[str, object] | None = None  # core.phases.Timeline.to_json(), filled in by the audit
     from_ref: str = ""
     to_ref: str = ""
 
@@ -52,6 +53,7 @@ class RollbackRecord:
             "policy": self.policy,
             "approvedBy": self.approved_by,
             "recovery": self.recovery,
+            "phases": self.phases,
             "fromRef": self.from_ref or None,
             "toRef": self.to_ref or None,
         }

@@ -142,6 +142,7 @@ class FakeAgent:
         self.version: str | None = None
         self.versions_seen: list[str] = []
         self.switched_at: dict[str, float] = {}  # version -> wall time it was first exported
+        self.switches: list[tuple[str, float]] = []  # every (version, wall time) switch, in order
         self.version_errors: list[Exception] = []
         self.ticks = 0
         self._stop = threading.Event()
@@ -201,6 +202,7 @@ class FakeAgent:
             self.version = version
             self.versions_seen.append(version)
             self.switched_at.setdefault(version, time.time())
+            self.switches.append((version, time.time()))
 
     def _poll_version(self) -> None:
         """Re-read the version; keep the old one if reading fails (e.g. mid-push)."""

@@ -1,5 +1,6 @@
 """Fixtures for the cluster tests: a real bare GitOps remote and the Argo CD / Kubernetes stand-ins."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,17 @@ from gitops_bot_lab.fakes.receiver import FakeReceiver
 from tests.gitfix import Remote, agent_files, make_remote
 
 ARGO_TOKEN = "argocd-api-token-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """Tests that run the CLI's main() let it replace the root handlers: put pytest's back afterwards,
+    so bot threads of later tests never write to a closed capture stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from gitops_bot.core.github.webhooks import (
     verify_signature,
 )
 from gitops_bot.core.plan import Plan
-from gitops_bot.core.recovery import Watch
+from gitops_bot.core.recovery import RollbackRef
 from gitops_bot.core.refs import rollback_branch, veto_tag
 from gitops_bot.core.trailers import message_trailers, replace_trailer
 
@@ -227,8 +227,8 @@ class GitHubForge:
         self.loop.wake()
         return 202, "queued"
 
-    def escalate(self, watch: Watch, reason: str) -> None:
-        """RecoveryWatcher's hook: say it on the rollback's PR (people decide what is next)."""
+    def escalate(self, watch: RollbackRef, reason: str) -> None:
+        """The recovery and cluster watchers' hook: say it on the rollback's PR (people decide what is next)."""
         engine = self._bound()[0]
         try:
             message = engine.repo.commit_info(watch.rollback_sha).message

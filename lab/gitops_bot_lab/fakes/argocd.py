@@ -207,8 +207,9 @@ class FakeArgoCD:
             if refresh:
                 time.sleep(self.refresh_delay_s)
                 ctl.reconcile(app)
-            else:
-                ctl.run_operation(app)  # the controller works in the background between calls
+            elif not app.controller_stuck:  # the controller works in the background between calls
+                ctl.run_operation(app)
+                ctl.assess_health(app)
             return 200, ctl.document(app, NAMESPACE)
         if op_id == "ApplicationService_Sync":
             try:

@@ -84,10 +84,7 @@ class ArgoController:
         if app.controller_stuck:
             return
         app.reconciled_at = now()
-        if app.rollout_left > 0:  # pods of the last sync are still rolling out
-            app.rollout_left -= 1
-            if app.rollout_left == 0:
-                app.set_health(app.health_after_sync)
+        self.assess_health(app)
         target = self.git.commit(app.target_revision or "HEAD")
         if target is None:
             return  # real Argo CD sets a ComparisonError condition; the bot only sees no progress
@@ -99,6 +96,13 @@ class ArgoController:
             return  # automated sync does not retry a revision that already failed
         app.operation = {"sync": {"revision": target}, "initiatedBy": {"automated": True}}
         self.run_operation(app)
+
+    def assess_health(self, app: FakeApp) -> None:
+        """Health assessment, which the real controller runs continuously (not only on git polls)."""
+        if app.rollout_left > 0:  # pods of the last sync are still rolling out
+            app.rollout_left -= 1
+            if app.rollout_left == 0:
+                app.set_health(app.health_after_sync)
 
     def in_sync(self, app: FakeApp) -> bool:
         """Synced when the manifests at the compared revision equal the ones last applied."""

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import firing_body
 from tests.gitfix import Remote, agent_files, git
+from tests.processes import stop_serve
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
@@ -94,8 +95,7 @@ def test_alert_answered_2xx_survives_kill_9_and_is_handled_once_after_restart(
         while list((tmp_path / "state" / "journal").glob("*.json")) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert git(remote.bare, "log", "--format=%s", "main").count("Roll back billing-agent") == 1
     assert "billing-agent:2026.05.2" in remote.show("agents/billing-agent/deployment.yaml")
 

@@ -14,6 +14,7 @@ from tests.argo.conftest import NAMESPACE, TOKEN, replica_config
 from tests.argo.helpers import finished, node, trailers, waiting_at_approve
 from tests.conftest import firing_body
 from tests.gitfix import Remote, agent_files
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import free_port, post, start_server
 
 
@@ -59,8 +60,7 @@ def test_kill_9_during_the_veto_window_and_the_next_bot_lands_it(
     try:
         done = argo_veto.wait_for(NAMESPACE, name, finished)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert done["status"]["phase"] == "Succeeded" and node(done, "apply") is not None
     assert trailers(remote)["Approved-By"] == "veto-window-expired"
     assert trailers(remote)["Rollback-Of"] == rogue and len(argo_veto.store.workflows) == 1

@@ -17,6 +17,7 @@ from gitops_bot.core.trailers import parse_trailers
 from tests.conftest import EngineFactory, firing_body, make_alert
 from tests.gitfix import Remote, git
 from tests.layouts.layouts import BOM, LAYOUTS, Layout, alert_for, build_remote
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import cli, free_port, post, start_server
 
 
@@ -156,8 +157,7 @@ def test_shared_kustomize_overlay_rolls_back_through_a_real_serve_process(tmp_pa
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
             health = json.loads(r.read())
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert_exact_revert(remote, layout, head, "main")
     assert 'gitops_bot_policy_unresolved{policy="kustomize-prod"} 0.0' in metrics
     assert health == {"status": "ok"}

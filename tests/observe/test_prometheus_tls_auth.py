@@ -17,6 +17,7 @@ from gitops_bot.app.wiring import make_reader
 from gitops_bot.core.errors import ConfigError
 from tests.binaries import require_binary
 from tests.observe.test_escalations_alertmanager import wait_for
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import free_port
 
 
@@ -99,8 +100,7 @@ def prometheus(tmp_path: Path) -> Iterator[SecurePrometheus]:
         wait_for(ready, 30)
         yield SecurePrometheus(url, cert)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_serve(proc)
 
 
 def test_queries_verify_tls_against_the_ca_file_and_send_basic_auth(prometheus: SecurePrometheus) -> None:

@@ -17,6 +17,7 @@ from gitops_bot_lab.stack import Running, start_alertmanager
 from tests.binaries import require_binary
 from tests.gitfix import Remote, agent_files, git
 from tests.observe.test_escalations_alertmanager import escalations_in, wait_for
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import POLICIES, cli, free_port
 
 EVENT_FIELDS = {"ts", "level", "logger", "message"}
@@ -130,8 +131,7 @@ def test_serve_logs_json_rolls_back_then_honours_the_pause_and_pages(
         # The page can reach Alertmanager a moment before the worker marks the alert handled.
         metrics = wait_for(lambda: _metrics_once_drained(bot_port), 15)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_serve(proc)
     assert len(rollbacks(remote)) == 1  # the paused one was not rolled back
     assert paged[0]["labels"] == {
         "alertname": "GitopsBotEscalation",

@@ -17,6 +17,7 @@ from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.statekey import StateKeys
 from tests.conftest import STATE_KEY, EngineFactory, firing_body, make_alert, make_policy, push_tag
 from tests.gitfix import Remote, agent_files, git
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import free_port, post, start_server, write_config
 
 ROGUE = "2026.06.0"
@@ -171,7 +172,6 @@ def test_serve_ignores_forged_rollback_records_in_limits_audit_and_metrics(
         audit = json.loads(urllib.request.urlopen(f"{base}/api/v1/rollbacks", timeout=10).read())
         metrics = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert [(r["agent"], r["from"], r["to"]) for r in audit] == [("billing-agent", ROGUE, "2026.05.2")]
     assert 'gitops_bot_untrusted_state_total{kind="rollback_record"} 5.0' in metrics

@@ -12,6 +12,7 @@ from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.route import Routed, route
 from tests.conftest import firing_body, make_alert, make_policy
 from tests.gitfix import Remote, agent_files, git
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import free_port, post, start_server, write_config
 
 
@@ -67,8 +68,7 @@ def test_serve_ignores_a_newline_agent_label_and_still_rolls_back_the_next_alert
             time.sleep(0.1)
         ignored = _metric(port, 'gitops_bot_alerts_ignored_total{reason="bad_label"}')
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert ignored == 1.0
     subjects = git(remote.bare, "log", "--format=%s", "main").splitlines()
     assert subjects[0] == "Roll back billing-agent 2026.06.0 -> 2026.05.2 (AgentPolicyViolations)"

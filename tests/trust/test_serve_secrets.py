@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitfix import Remote
+from tests.processes import stop_serve
 from tests.test_crash_and_cli import POLICIES, cli, free_port, start_server
 
 
@@ -65,6 +66,5 @@ def test_audit_endpoint_wants_the_read_token_and_metrics_stay_open(
             _get(f"{base}/metrics"),
         )
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_serve(proc)
     assert statuses == (401, 401, 200, 200)

@@ -248,12 +248,14 @@ class GitRepo:
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
-        self._git("tag", "--annotate", *force, "--message", message, name, rev)
+        # Locally always forced: a tag left by a try that died before its push must not block the
+        # retry. The push (forced only with replace) is what decides.
+        self._git("tag", "--annotate", "--force", "--message", message, name, rev)
         try:
             self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
         except git.GitCommandError as e:
             if not replace and "already exists" in f"{e.stdout} {e.stderr}":
-                self._git("tag", "--delete", name)
+                self._git("fetch", "--quiet", "origin", f"+refs/tags/{name}:refs/tags/{name}")
                 return False
             raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
         return True

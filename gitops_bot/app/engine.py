@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.crashpoints import NEVER, CrashPoints, Point
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.planner import plan_rollback
 from gitops_bot.core.alerts import Alert
@@ -52,9 +53,10 @@ class Engine:
         clock: Callable[[], datetime] = _utcnow,
         max_attempts: int = 5,
         gate: Gate | None = None,
+        crash: CrashPoints = NEVER,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
-        self.gate = gate
+        self.gate, self.crash = gate, crash
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
 
@@ -104,6 +106,7 @@ class Engine:
         """Commit and publish; None when the branch (or this clone) moved and the plan must be redone."""
         try:
             sha = self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            self.crash.hit(Point.AFTER_LOCAL_COMMIT)
             where = self.forge.publish(self.repo, plan, sha)
         except AlreadyPublishedError as e:
             return Outcome("ignored", f"nothing to do: {e}", routed.agent, code="duplicate")

@@ -6,6 +6,7 @@ import os
 from werkzeug.serving import make_server
 
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import from_env as crash_from_env
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.errors import ConfigError
@@ -26,7 +27,7 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
 def serve(config: Config, *, insecure: bool) -> int:
     """Run until interrupted; journaled alerts not yet handled resume on the next start."""
     token = alert_token(config, insecure=insecure)
-    runtime = Runtime(config)
+    runtime = Runtime(config, crash=crash_from_env(os.environ))  # the one read of the crash variable
     runtime.start()
     server = make_server(
         config.listen_host, config.listen_port, create_app(runtime.bot, token=token), threaded=True

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 
 from gitops_bot.adapters.journal import Entry, Journal
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, Notification
@@ -58,6 +59,7 @@ class Bot:
     def enqueue(self, alert: Alert) -> None:
         """Journal one firing alert durably, then hand it to the worker."""
         entry = self.journal.append(alert)
+        self.engine.crash.hit(Point.AFTER_JOURNAL_WRITE)
         self.accepted.append((entry.received_at, alert))
         self._queue.put(entry)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from gitops_bot.adapters.prometheus import Prometheus
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, parse_time
@@ -135,6 +136,7 @@ class RecoveryWatcher:
         try:
             with self.engine.exclusive():
                 self.engine.repo.tag(watch.tag, watch.rollback_sha, tag_message(watch, result), replace=False)
+            self.engine.crash.hit(Point.AFTER_RECOVERY_TAG)
         except GitopsBotError as e:
             log.warning("cannot record recovery of %s yet: %s", watch.agent, e)
             return False

@@ -9,6 +9,7 @@ from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
 from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import NEVER, CrashPoints
 from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gitops_bot")
 
 
-def make_forge(config: Config) -> Forge:
+def make_forge(config: Config, crash: CrashPoints = NEVER) -> Forge:
     """The forge the config names."""
     if config.forge == "local":
-        return LocalForge()
+        return LocalForge(crash)
     if config.forge == "github":
         from gitops_bot.app.github.forge import GitHubForge  # PyGithub only when github mode is used
 
@@ -45,11 +46,14 @@ def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
     return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url)
 
 
-def make_engine(config: Config, policies: tuple[Policy, ...] | None = None) -> Engine:
-    """Repo clone, forge, policies and gate wired into an Engine."""
+def make_engine(
+    config: Config, policies: tuple[Policy, ...] | None = None, *, crash: CrashPoints = NEVER
+) -> Engine:
+    """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point)."""
     policies = load_policies(config.policies) if policies is None else policies
     repo = GitRepo(config.repo_url, config.branch, config.workdir)
-    engine = Engine(repo, make_forge(config), policies, gate=make_gate(config, policies))
+    forge = make_forge(config, crash)
+    engine = Engine(repo, forge, policies, gate=make_gate(config, policies), crash=crash)
     github = _github(engine)
     if github is not None:
         github.bind(engine)
@@ -66,9 +70,9 @@ def _github(engine: Engine) -> "GitHubForge | None":
 class Runtime:
     """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
 
-    def __init__(self, config: Config, engine: Engine | None = None) -> None:
+    def __init__(self, config: Config, engine: Engine | None = None, *, crash: CrashPoints = NEVER) -> None:
         self.config = config
-        engine = engine or make_engine(config)
+        engine = engine or make_engine(config, crash=crash)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:

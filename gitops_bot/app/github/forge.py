@@ -23,6 +23,7 @@ from gitops_bot.adapters.github.settings import (
 )
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.forge import Delivery
 from gitops_bot.app.github.loop import PullRequestLoop
@@ -38,7 +39,7 @@ from gitops_bot.core.errors import (
     WebhookPayloadError,
 )
 from gitops_bot.core.github.body import commands_help, evidence_of, next_text, read_ticket, render_body
-from gitops_bot.core.github.pr_state import LABEL, MODE_LABELS, OBSOLETE, VETOED, Ticket, ceil_second
+from gitops_bot.core.github.pr_state import OBSOLETE, VETOED, Ticket, ceil_second, expected_labels
 from gitops_bot.core.github.types import PullInfo, branch_name
 from gitops_bot.core.github.webhooks import (
     accepted,
@@ -135,10 +136,12 @@ class GitHubForge:
         mode = plan.policy.action.mode
         if mode != "auto":  # not approved yet: the trailer says so until the merge fills it in
             sha = amend_message(repo, sha, replace_trailer(plan.message, "Approved-By", "pending"))
+        crash = self._bound()[0].crash
         try:
             repo.push(f"{sha}:refs/heads/{branch}")
         except PushRejectedError:
             log.info("branch %s exists (another replica or an earlier try): using it", branch)
+        crash.hit(Point.AFTER_BRANCH_PUSH)
         now = self.clock()
         ticket = self._ticket(plan, now)
         body = render_body(
@@ -152,8 +155,10 @@ class GitHubForge:
             if found is None:
                 raise GitHubError(f"GitHub says {branch} has a PR or nothing to merge, but lists none") from e
             return found
-        labels = frozenset([LABEL, f"agent/{plan.agent}", MODE_LABELS[mode], *plan.policy.action.labels])
+        crash.hit(Point.AFTER_PR_CREATE)  # from here on the PR loop finds it by branch and author
+        labels = expected_labels(ticket, plan.policy.action.labels)
         self.api.add_labels(pull.number, labels)
+        crash.hit(Point.AFTER_LABELS)
         return self._first_step(replace(pull, labels=labels), ticket, plan, now)
 
     def _existing(self, pulls: list[PullInfo]) -> Delivery | None:
@@ -214,6 +219,7 @@ class GitHubForge:
             raise WebhookPayloadError("X-GitHub-Delivery header missing")
         if not self.inbox.put(event_key(parsed, delivery), parsed):
             return 200, "duplicate"
+        self._bound()[0].crash.hit(Point.INBOX_AFTER_WRITE)
         self.loop.wake()
         return 202, "queued"
 

@@ -3,18 +3,20 @@
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.git import changed_files, delete_branch, fetch_head, merge_base
 from gitops_bot.adapters.github.inbox import Inbox
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
 from gitops_bot.app.planner import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.core.github.body import read_ticket, with_ticket
 from gitops_bot.core.github.commands import authorize, effective_permission, rank
-from gitops_bot.core.github.pr_state import PrView, Step, Ticket, on_command, on_tick
+from gitops_bot.core.github.pr_state import HELD, PrView, Step, Ticket, expected_labels, on_command, on_tick
 from gitops_bot.core.github.quarantine import (
     CONTEXT,
     Finding,
@@ -23,12 +25,12 @@ from gitops_bot.core.github.quarantine import (
     reintroduced,
     status_for,
 )
-from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo
+from gitops_bot.core.github.types import BRANCH_PREFIX, VETO_TAG_PREFIX, PullInfo
 from gitops_bot.core.github.webhooks import CommentEvent, PullRequestEvent, command_in
 from gitops_bot.core.policy import Approvers
 
 log = logging.getLogger("gitops_bot")
-VETO_TAG = "gitops-bot/vetoed/"
+VETO_TAG = VETO_TAG_PREFIX
 
 
 class PullRequestLoop:
@@ -59,9 +61,23 @@ class PullRequestLoop:
         for pull in self.api.open_rollbacks():
             ticket = self._ours(pull)
             if ticket is not None:
+                pull = self._relabel(pull, ticket)
                 step = on_tick(PrView(pull.number, True, False, pull.labels, ticket), now)
                 done.append(self.execute(pull, ticket, step, now))
         return done
+
+    def _relabel(self, pull: PullInfo, ticket: Ticket) -> PullInfo:
+        """Write the labels the ticket implies when a crash (or a person) left them off."""
+        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        want = expected_labels(ticket, policy.action.labels if policy else ())
+        labels = (pull.labels | want) - (set() if ticket.held else {HELD})
+        if labels == pull.labels:
+            return pull
+        if pull.labels <= labels:
+            self.api.add_labels(pull.number, labels - pull.labels)
+        else:
+            self.api.set_labels(pull.number, labels)
+        return replace(pull, labels=frozenset(labels))
 
     def _ours(self, pull: PullInfo) -> Ticket | None:
         """The ticket of a PR the bot itself opened (a copied body in someone else's PR is ignored)."""
@@ -82,6 +98,7 @@ class PullRequestLoop:
             return self._veto(pull, ticket, step)
         if step.kind == "update" and step.ticket is not None:
             self.api.edit(n, body=with_ticket(pull.body, step.ticket, self._approvers(ticket), now))
+            self.engine.crash.hit(Point.AFTER_TICKET)
             labels = (pull.labels | set(step.add_labels)) - set(step.remove_labels)
             if labels != pull.labels:
                 self.api.set_labels(n, labels)
@@ -101,6 +118,7 @@ class PullRequestLoop:
         with self.engine.exclusive():
             self.engine.repo.sync()
             self.engine.repo.tag(tag, ticket.culprit, message, replace=False)
+        self.engine.crash.hit(Point.AFTER_VETO_TAG)
         self.api.comment(
             pull.number,
             f"Vetoed by @{who}: {reason}. The culprit's version stays in place and gitops-bot will not "
@@ -132,6 +150,7 @@ class PullRequestLoop:
             except GitopsBotError as e:  # GitHub said no for good (404, 422...): do not block the rest
                 log.warning("github delivery %s dropped: %s", key, e)
                 done.append(f"{key}: failed: {e}")
+            self.engine.crash.hit(Point.INBOX_BEFORE_DONE)
             self.inbox.done(key)
         return done
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.git import amend_message, delete_branch, fetch_head, force_push
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.planner import version_commit
 from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
-from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, Ticket, merge_commit
-from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo
+from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, VETOED, Ticket, merge_commit
+from gitops_bot.core.github.types import BRANCH_PREFIX, VETO_TAG_PREFIX, PullInfo
 from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.policy import Policy
@@ -46,7 +47,7 @@ class Merger:
         """Merge if still right; `gate` asks the pre-act checks too (not for a human's /approve)."""
         lock: AbstractContextManager[None] = nullcontext() if locked else self.engine.exclusive()
         with lock:
-            if not pull.head_sha:
+            if not pull.head_sha or not locked:  # read before the lock: another thread may have acted
                 pull = self.api.pull(pull.number)
             if not pull.open:
                 return MergeResult(
@@ -65,7 +66,10 @@ class Merger:
         if policy is None:
             return "block", f"policy {ticket.policy!r} is no longer loaded"
         repo = self.engine.repo
-        _, culprit = version_commit(repo, repo.sync(), policy, ticket.agent)
+        head = repo.sync()
+        if repo.tags([f"refs/tags/{VETO_TAG_PREFIX}{ticket.agent}/{ticket.culprit[:12]}"]):
+            return "veto", "vetoed: the refusal is recorded in git"  # e.g. a crash before the close
+        _, culprit = version_commit(repo, head, policy, ticket.agent)
         if culprit is None or culprit.commit.sha != ticket.culprit:
             now_from = culprit.commit.sha[:12] if culprit else "nowhere"
             return "close", (
@@ -101,7 +105,7 @@ class Merger:
         if kind == "block":
             return self._block(pull, reason)
         self.api.comment(pull.number, f"Closing without merging: {reason}.")
-        self.api.add_labels(pull.number, [OBSOLETE])
+        self.api.add_labels(pull.number, [VETOED if kind == "veto" else OBSOLETE])
         self.api.edit(pull.number, close=True)
         delete_branch(self.engine.repo, pull.head_ref)
         return MergeResult("closed", f"closed #{pull.number}: {reason}")
@@ -122,12 +126,14 @@ class Merger:
                 force_push(repo, sha, pull.head_ref, expected=head)
             except PushRejectedError:
                 return self._block(pull, "the rollback branch moved while approving")
+        self.engine.crash.hit(Point.BEFORE_MERGE)
         try:
             landed = self.api.merge(
                 pull.number, method=ticket.merge_method, sha=sha, title=title, message=body
             )
         except MergeRefusedError as e:
             return self._refused(pull, sha, ticket, (title, body), e)
+        self.engine.crash.hit(Point.AFTER_MERGE)
         self.on_landed()
         return MergeResult("merged", f"merged #{pull.number} as {landed[:12]} (Approved-By: {approved_by})")
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 BRANCH_PREFIX = "gitops-bot/rollback/"
+VETO_TAG_PREFIX = "gitops-bot/vetoed/"  # + <agent>/<culprit12>: a refusal recorded in git
 MAX_BACKOFF = 30.0
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when a 429 names no retry-after
 

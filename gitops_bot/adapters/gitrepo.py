@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import threading
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from io import BufferedReader
@@ -10,6 +11,7 @@ from typing import cast
 
 import git
 
+from gitops_bot.adapters.gitclone import clone_into, index_history, indexed
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
@@ -21,6 +23,14 @@ _FS, _RS = "\x1f", "\x1e"
 # commit into the culprit walk. The fields a committer controls come last.
 _COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%P{_FS}%an <%ae>{_FS}%B"
 _HEADER = re.compile(r"^[0-9a-f]{40}\x1f\d+\x1f(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?\x1f")
+# How long git work waits for a clone in progress before failing (the caller retries later).
+CLONE_WAIT = 900.0
+_CLONE_CONFIG = {
+    "user.name": BOT_NAME,
+    "user.email": BOT_EMAIL,
+    "core.commitGraph": "true",
+    "gc.auto": "0",
+}
 _REJECTED = ("non-fast-forward", "fetch first", "[rejected]", "stale info", "failed to update ref")
 
 
@@ -31,36 +41,73 @@ def _at(ts: str) -> datetime:
 class GitRepo:
     """A working clone that tracks one branch of one remote."""
 
-    def __init__(self, url: str, branch: str, workdir: Path) -> None:
+    def __init__(self, url: str, branch: str, workdir: Path, *, defer_clone: bool = False) -> None:
+        """Open the clone in workdir, else clone now (defer_clone: when clone() is called)."""
         self.url, self.branch, self.workdir = url, branch, workdir
         self.remote_ref = f"origin/{branch}"
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
-        try:
-            if (workdir / ".git").exists():
-                self.repo = git.Repo(workdir)
-                if self.repo.remotes.origin.url != url:
-                    raise GitError(f"{workdir} is a clone of {self.repo.remotes.origin.url}, not {url}")
-            else:
+        self._repo: git.Repo | None = None
+        self._env: dict[str, str] = {}
+        self._ready = threading.Event()
+        if (workdir / ".git").exists():
+            self._open()
+        elif not defer_clone:
+            self.clone()
+            self.index_history()
+        else:
+            try:  # the engine's lock file sits beside the clone-to-be
                 workdir.parent.mkdir(parents=True, exist_ok=True)
-                self.repo = git.Repo.clone_from(url, workdir, branch=branch, no_checkout=False)
-                self._tune()
-        except (
-            git.GitCommandError,
-            git.InvalidGitRepositoryError,
-            git.NoSuchPathError,
-            ValueError,
-        ) as e:
-            raise GitError(f"cannot clone {url} (branch {branch}) into {workdir}: {_why(e)}") from e
+            except OSError as e:
+                raise GitError(f"cannot create {workdir.parent}: {e.strerror or e}") from e
 
-    def _tune(self) -> None:
-        """Commit-graph with changed-path filters makes path-limited history walks cheap."""
-        with self.repo.config_writer() as cfg:
-            cfg.set_value("user", "name", BOT_NAME)
-            cfg.set_value("user", "email", BOT_EMAIL)
-            cfg.set_value("fetch", "writeCommitGraph", "true")
-            cfg.set_value("core", "commitGraph", "true")
-            cfg.set_value("gc", "auto", "0")
-        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+    def clone(self) -> None:
+        """Make the full clone if there is none yet; every git call waits for this (idempotent)."""
+        if self._ready.is_set():
+            return
+        try:
+            clone_into(self.url, self.branch, self.workdir, env=self._env, config=_CLONE_CONFIG)
+        except GitError as e:
+            raise GitError(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            repo = git.Repo(self.workdir)
+            origin = repo.remotes.origin.url
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, AttributeError) as e:
+            raise GitError(f"{self.workdir} is not a usable clone of {self.url}: {_why(e)}") from e
+        if origin != self.url:
+            raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
+        repo.git.update_environment(**self._env)
+        self._repo = repo
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the clone is complete (before that, git work waits)."""
+        return self._ready.is_set()
+
+    @property
+    def repo(self) -> git.Repo:
+        """The GitPython repo, once the clone is complete (waits for a clone in progress)."""
+        if not self._ready.wait(CLONE_WAIT):
+            raise GitError(f"the clone of {self.url} is not complete after {CLONE_WAIT:.0f} s")
+        assert self._repo is not None
+        return self._repo
+
+    def update_environment(self, **env: str) -> None:
+        """Environment for every later git command of this clone, the clone itself included."""
+        self._env.update(env)
+        if self._repo is not None:
+            self._repo.git.update_environment(**env)
+
+    def indexed(self) -> bool:
+        """Whether the changed-path filters are written (index_history has finished)."""
+        return indexed(self.workdir)
+
+    def index_history(self) -> None:
+        """Write the changed-path filters that make path-limited walks cheap (seconds on 50k commits)."""
+        index_history(self.workdir, env=self._env)
 
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         try:

@@ -27,7 +27,8 @@ def alert_token(config: Config, *, insecure: bool) -> str | None:
 def serve(config: Config, *, insecure: bool) -> int:
     """Run until interrupted; journaled alerts not yet handled resume on the next start."""
     token = alert_token(config, insecure=insecure)
-    runtime = Runtime(config, crash=crash_from_env(os.environ))  # the one read of the crash variable
+    # The one read of the crash variable; a missing clone is made while already serving.
+    runtime = Runtime(config, crash=crash_from_env(os.environ), defer_clone=True)
     runtime.start()
     server = make_server(
         config.listen_host, config.listen_port, create_app(runtime.bot, token=token), threaded=True

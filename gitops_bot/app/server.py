@@ -68,6 +68,8 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:
+        if not bot.engine.repo.ready:
+            return _error(503, "the clone is still being made; alerts are being journaled meanwhile")
         agent = request.args.get("agent") or None
         return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
 
@@ -75,7 +77,10 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
     def healthz() -> tuple[Response, int]:
         if not bot.alive():
             return jsonify({"status": "worker not running"}), 503
-        return jsonify({"status": "ok"}), 200
+        # Healthy = alerts are accepted durably and will be handled. `ready` says whether git work
+        # can run yet: a new pod serves while its clone is made, and handles the journal after.
+        ready = bot.engine.repo.ready
+        return jsonify({"status": "ok" if ready else "cloning", "ready": ready}), 200
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -47,11 +47,16 @@ def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
 
 
 def make_engine(
-    config: Config, policies: tuple[Policy, ...] | None = None, *, crash: CrashPoints = NEVER
+    config: Config,
+    policies: tuple[Policy, ...] | None = None,
+    *,
+    crash: CrashPoints = NEVER,
+    defer_clone: bool = False,
 ) -> Engine:
-    """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point)."""
+    """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point;
+    defer_clone: no clone yet means Runtime.start makes it in the background)."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir)
+    repo = GitRepo(config.repo_url, config.branch, config.workdir, defer_clone=defer_clone)
     forge = make_forge(config, crash)
     engine = Engine(repo, forge, policies, gate=make_gate(config, policies), crash=crash)
     github = _github(engine)
@@ -70,9 +75,16 @@ def _github(engine: Engine) -> "GitHubForge | None":
 class Runtime:
     """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
 
-    def __init__(self, config: Config, engine: Engine | None = None, *, crash: CrashPoints = NEVER) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine | None = None,
+        *,
+        crash: CrashPoints = NEVER,
+        defer_clone: bool = False,
+    ) -> None:
         self.config = config
-        engine = engine or make_engine(config, crash=crash)
+        engine = engine or make_engine(config, crash=crash, defer_clone=defer_clone)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
@@ -92,11 +104,49 @@ class Runtime:
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
         self._stop = threading.Event()
+        self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
         self._good: threading.Thread | None = None
+        self.clone_error: str | None = None
 
     def start(self) -> None:
-        """Replay the journal, resume open recovery watches from git, start every loop."""
+        """Replay the journal and start the worker; every other loop once the clone is complete.
+
+        A new pod has no clone: alerts are journaled (durable before the 2xx) while the full clone
+        is made in the background, and git work (the worker's included) waits for it. The
+        changed-path index is written after that, while serving.
+        """
         self.bot.start()
+        repo = self.bot.engine.repo
+        if repo.ready:
+            self._start_loops()
+        if not repo.ready or not repo.indexed():
+            threading.Thread(target=self._prepare, name="gitops-bot-clone", daemon=True).start()
+
+    def _prepare(self) -> None:
+        """Clone (retrying with back-off until stopped), start the loops, then index the history."""
+        repo, delay = self.bot.engine.repo, 1.0
+        while not repo.ready:
+            try:
+                repo.clone()
+            except GitopsBotError as e:
+                self.clone_error = str(e)
+                log.warning("%s; retrying in %.0f s (alerts stay journaled)", e, delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, 60.0)
+                continue
+            self.clone_error = None
+            with self._life:
+                if self._stop.is_set():
+                    return
+                self._start_loops()
+        try:
+            repo.index_history()
+        except GitopsBotError as e:
+            log.warning("changed-path index not written (walks stay correct, only slower): %s", e)
+
+    def _start_loops(self) -> None:
+        """Resume open recovery watches from git and start the watcher, PR, resync, watch-good loops."""
         try:
             resumed = self.watcher.resume()
             if resumed:
@@ -129,7 +179,8 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
-        self._stop.set()
+        with self._life:
+            self._stop.set()
         if self.resync is not None:
             self.resync.stop()
         if self.github is not None:

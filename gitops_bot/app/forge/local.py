@@ -10,6 +10,8 @@ from gitops_bot.core.plan import Plan
 class LocalForge:
     """Pushes to `branch` of the configured remote; git's fast-forward check is the race guard."""
 
+    crash: CrashPoints = NEVER  # a class default too: subclasses (tests, benchmarks) keep their own __init__
+
     def __init__(self, crash: CrashPoints = NEVER) -> None:
         self.crash = crash
 

@@ -121,7 +121,7 @@ class GitHubForge:
         """HTTPS pushes and fetches to GitHub carry the (refreshed) token."""
         token = self._git_token() if repo.url.startswith("https://") else None
         if token:
-            repo.repo.git.update_environment(**git_auth_env(token))
+            repo.update_environment(**git_auth_env(token))
 
     # -- the Forge protocol -------------------------------------------------------------------
 

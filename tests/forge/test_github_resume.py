@@ -1,0 +1,83 @@
+"""Every step of a GitHub rollback resumes from what GitHub and git show, not from a second write."""
+
+import pytest
+
+from gitops_bot.app.crashpoints import NEVER, CrashPoints, Point, from_env
+from gitops_bot.core.errors import ConfigError, GitHubError
+from gitops_bot.core.github.pr_state import Ticket, expected_labels
+from tests.forge.conftest import World, veto_policy
+from tests.gitfix import git
+
+
+def test_a_pr_left_without_labels_is_found_labelled_and_merged_by_the_loop(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("5m", labels=["sev-warning"]))
+    world.gh.fail_next("POST", r"/issues/1/labels$", 422, times=1)  # the labelling never happens
+    with pytest.raises(GitHubError, match="label #1: 422"):  # the worker keeps the alert journaled
+        bot.alert()
+    assert world.labels(1) == set()
+    bot.forge.loop.tick()
+    assert world.labels(1) == {"rollback", "agent/billing-agent", "rollback/veto-window", "sev-warning"}
+    assert not world.gh.pull(1)["merged"]
+    world.clock.advance(minutes=6)
+    bot.forge.loop.tick()
+    assert world.gh.pull(1)["merged"]
+    assert world.main_trailers()["Approved-By"] == "veto-window-expired"
+
+
+def test_the_replayed_alert_finds_the_open_pr_and_opens_no_second_one(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("5m"))
+    world.gh.fail_next("POST", r"/issues/1/labels$", 422, times=1)
+    with pytest.raises(GitHubError):
+        bot.alert()
+    again = bot.alert()  # the journal's replay after a restart
+    assert again.kind == "ignored" and again.code == "duplicate"
+    assert list(world.gh.issues) == [1]
+
+
+def test_a_copied_ticket_in_someone_elses_pr_is_not_advanced(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("1s"))
+    bot.alert()
+    body = world.gh.issues[1].body or ""
+    world.gh.commit_files("gitops-bot/rollback/billing-agent/copycat", {"x.txt": "x"}, "copy")
+    number = world.gh.open_pull_as("mallory", "gitops-bot/rollback/billing-agent/copycat", "copy", body)
+    world.clock.advance(minutes=1)
+    bot.forge.loop.tick()
+    assert world.gh.pull(1)["merged"] and not world.gh.pull(number)["merged"]
+    assert world.labels(number) == set()
+
+
+def test_a_veto_recorded_in_git_stops_the_merge_even_if_the_pr_was_never_closed(world: World) -> None:
+    culprit = world.ship_rogue()
+    bot = world.replica(policy=veto_policy("1s"))
+    bot.alert()
+    tag = f"gitops-bot/vetoed/billing-agent/{culprit[:12]}"
+    git(world.remote.dev, "tag", "-a", "-m", "Vetoed-By: alice", tag, culprit)
+    git(world.remote.dev, "push", "--quiet", "origin", tag)
+    world.clock.advance(minutes=1)
+    bot.forge.loop.tick()
+    pull = world.gh.pull(1)
+    assert pull["state"] == "closed" and not pull["merged"]
+    assert "rollback/vetoed" in world.labels(1)
+    assert world.main_trailers().get("Rollback-Of") is None
+
+
+def test_expected_labels_follow_the_ticket() -> None:
+    ticket = Ticket("billing-agent", "c" * 40, "agents", "veto-window", "merge", "2", "1")
+    assert expected_labels(ticket, ["sev"]) == {
+        "rollback",
+        "agent/billing-agent",
+        "rollback/veto-window",
+        "sev",
+    }
+    held = Ticket("a", "c" * 40, "p", "veto-window", "merge", "2", "1", held_remaining=30.0)
+    assert "rollback/held" in expected_labels(held)
+
+
+def test_crash_point_names_come_from_the_registry_only() -> None:
+    assert from_env({}) is NEVER and from_env({"GITOPS_BOT_CRASHPOINT": " "}) is NEVER
+    assert from_env({"GITOPS_BOT_CRASHPOINT": "after-pr-create"}) == CrashPoints(Point.AFTER_PR_CREATE)
+    with pytest.raises(ConfigError, match=r"'after-lunch' is not a crash point .*after-pr-create"):
+        from_env({"GITOPS_BOT_CRASHPOINT": "after-lunch"})

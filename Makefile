@@ -58,5 +58,20 @@ bench: $(DEV)  ## alert -> revert latency vs bare git plumbing on a 50k-commit r
 wheel-check:  ## build both wheels, install them in a fresh venv, run `gitops-bot demo --captured`
 	bash tools/wheel-check
 
+# Container image (podman via tools/podman-here; see Dockerfile). IMAGE_BASE=python:3.11-slim-bookworm
+# builds on the usual slim image where a registry is reachable; the default is made from Debian packages.
+IMAGE ?= localhost/gitops-bot:dev
+IMAGE_BASE ?= localhost/debian-base:bookworm
+PODMAN_HERE := tools/podman-here
+
+.PHONY: image image-e2e
+image:  ## the container image (localhost/gitops-bot:dev)
+	if [ "$(IMAGE_BASE)" = localhost/debian-base:bookworm ]; then $(PODMAN_HERE) base; fi
+	$(PODMAN_HERE) build --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) .
+
+# Runs the image for real: alert in, revert on a bare remote out, uid 10001, read-only root.
+image-e2e: image $(RUNTIME)  ## build the image and run it end to end against a local bare remote
+	IMAGE=$(IMAGE) PODMAN=$(PODMAN_HERE) $(BIN)/python -m tests.image.e2e
+
 clean:  ## remove the venv and build output
 	rm -rf $(VENV) .gitops-bot build dist *.egg-info lab/build lab/*.egg-info

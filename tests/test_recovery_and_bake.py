@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gitops_bot_lab.stack import Running, start_prometheus
 
 from gitops_bot.app.audit import audit_records
 from gitops_bot.app.engine import Engine
@@ -14,8 +13,9 @@ from gitops_bot.app.metrics import Metrics
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.recovery import Watch
+from gitops_bot_lab.stack import Running, start_prometheus
+from tests.binaries import require_binary
 from tests.conftest import EngineFactory, make_alert, make_policy
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git
 
 ROGUE = "2026.06.0"

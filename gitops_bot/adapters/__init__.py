@@ -1,0 +1,1 @@
+"""One module per outside system; each wraps library errors and returns project dataclasses."""

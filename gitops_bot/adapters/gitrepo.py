@@ -18,6 +18,13 @@ from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
 
 BOT_NAME = "gitops-bot"
 BOT_EMAIL = "gitops-bot@users.noreply.local"
+# Every commit the bot makes is authored and committed as the bot, whatever the clone's config says.
+BOT_ENV = {
+    "GIT_AUTHOR_NAME": BOT_NAME,
+    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+    "GIT_COMMITTER_NAME": BOT_NAME,
+    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+}
 _FS, _RS = "\x1f", "\x1e"
 # Records are NUL-separated (`log -z`): a commit message cannot contain NUL, so it cannot forge a
 # commit into the culprit walk. The fields a committer controls come last.
@@ -268,13 +275,7 @@ class GitRepo:
         self._git("add", "--", *files)
         msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")
-        env = {
-            "GIT_COMMITTER_NAME": BOT_NAME,
-            "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-            "GIT_AUTHOR_NAME": BOT_NAME,
-            "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        }
-        self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=env)
+        self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=BOT_ENV)
         return self.head_sha()
 
     def push(self, refspec: str) -> bool:

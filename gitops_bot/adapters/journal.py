@@ -1,24 +1,15 @@
 """Durable journal of alerts accepted but not yet handled: one fsynced file per alert."""
 
 import json
-import os
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_bot.adapters.durable import write_durably
 from gitops_bot.core.alerts import Alert, parse_alert
 from gitops_bot.core.errors import AlertPayloadError, JournalError
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in the folder durable (the file's own fsync does not cover its name)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -49,16 +40,9 @@ class Journal:
             self._seq += 1
             entry_id = f"{time.time_ns():020d}-{self._seq:06d}-{uuid.uuid4().hex[:8]}"
         data = json.dumps({"id": entry_id, "receivedAt": at, "alert": alert.to_json()}).encode()
-        tmp = self.dir / f".{entry_id}.tmp"
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.dir / f"{entry_id}.json")
-            fsync_dir(self.dir)
+            write_durably(self.dir / f"{entry_id}.json", data)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise JournalError(f"cannot write journal entry in {self.dir}: {e}") from e
         return Entry(entry_id, at, alert)
 

@@ -37,3 +37,26 @@ class Prometheus:
             if isinstance(item, dict) and "value" in item:
                 samples.append(Sample(labels=dict(item.get("metric", {})), value=float(item["value"][1])))
         return samples
+
+
+class PrometheusReader:
+    """The one way the app asks Prometheus a yes/no question; subclass it to fake Prometheus.
+
+    "Does this query return anything?" is all the gate, the recovery watcher and watch-good need.
+    An outage is an answer too (None plus the reason): each caller decides what it means (hold,
+    keep watching, do not tag). Clients are built once per server URL.
+    """
+
+    def __init__(self, *, timeout: float = 5.0) -> None:
+        self.timeout = timeout
+        self._clients: dict[str, Prometheus] = {}
+
+    def nonempty(self, url: str, promql: str) -> tuple[bool | None, str]:
+        """(whether the instant query returned any sample, "") or (None, why it could not be asked)."""
+        client = self._clients.get(url)
+        if client is None:
+            client = self._clients[url] = Prometheus(url, timeout=self.timeout)
+        try:
+            return bool(client.query(promql)), ""
+        except PrometheusError as e:
+            return None, str(e)

@@ -4,7 +4,7 @@ from dataclasses import replace
 from typing import Any
 
 from gitops_bot.adapters.gitrepo import GitRepo
-from gitops_bot.core.recovery import TAG_PREFIX
+from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 
 
@@ -17,7 +17,7 @@ def _recovery(record: RollbackRecord) -> str:
 
 def audit_records(repo: GitRepo, *, agent: str | None) -> tuple[RollbackRecord, ...]:
     """Rollbacks newest first, each with its recovery record (a tag) when there is one."""
-    recoveries = repo.tag_messages(TAG_PREFIX)
+    recoveries = repo.tag_messages(RECOVERY_PREFIX)
     return tuple(
         replace(r, recovery=parse_trailers(recoveries[r.sha[:12]])) if r.sha[:12] in recoveries else r
         for r in repo.rollbacks(agent=agent)

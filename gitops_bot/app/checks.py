@@ -1,9 +1,9 @@
 """Gathers the pre-act evidence from Alertmanager and Prometheus for the gate."""
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
-from gitops_bot.adapters.prometheus import Prometheus
+from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.core.culprit import Verdict
-from gitops_bot.core.errors import AlertmanagerError, PrometheusError
+from gitops_bot.core.errors import AlertmanagerError
 from gitops_bot.core.gate import Evidence, decide_gate, error_note, on_error_default
 from gitops_bot.core.promql import render
 from gitops_bot.core.route import Routed
@@ -19,8 +19,15 @@ def template_values(routed: Routed) -> dict[str, str]:
 class PreActChecks:
     """Asks Alertmanager (silenced? still active?) and Prometheus (still_firing) right before acting."""
 
-    def __init__(self, *, alertmanager: AlertmanagerAPI | None, prometheus_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        alertmanager: AlertmanagerAPI | None,
+        prometheus_url: str | None,
+        reader: PrometheusReader | None = None,
+    ) -> None:
         self.alertmanager, self.prometheus_url = alertmanager, prometheus_url
+        self.reader = reader or PrometheusReader()
 
     def _am(self, routed: Routed) -> tuple[str | None, str]:
         if self.alertmanager is None:
@@ -40,10 +47,7 @@ class PreActChecks:
         url = verify.prometheus or self.prometheus_url
         if url is None:
             return None, "no Prometheus URL in the policy's verify or in gitops-bot.yaml"
-        try:
-            return bool(Prometheus(url).query(render(verify.still_firing, template_values(routed)))), ""
-        except PrometheusError as e:
-            return None, str(e)
+        return self.reader.nonempty(url, render(verify.still_firing, template_values(routed)))
 
     def __call__(self, routed: Routed) -> tuple[Verdict | None, str]:
         """The gate's verdict (None: act) and a note for the outcome."""

@@ -3,6 +3,7 @@
 from gitops_bot.app.engine import Engine
 from gitops_bot.core.errors import UsageError
 from gitops_bot.core.paths import expand, is_plain_name
+from gitops_bot.core.refs import known_good_tag
 from gitops_bot.core.versions import display_version
 from gitops_bot.core.yamlpath import read_value
 
@@ -22,7 +23,7 @@ def _mark(engine: Engine, agent: str, who: str) -> str:
         values = [read_value(repo.read(head, expand(f.file, agent)), f.path) for f in policy.fields]
         if any(v is not None for v in values):
             shown = ", ".join(display_version(v) for v in values if v is not None)
-            name = f"known-good/{agent}/{head[:12]}"
+            name = known_good_tag(agent, head)
             repo.tag(name, head, f"{agent} {shown} marked known-good by {who}")
             return f"tagged {name} ({agent} {shown})"
     raise UsageError(f"unknown agent {agent!r}: no policy finds its version fields at {head[:12]}")

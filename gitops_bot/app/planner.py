@@ -22,6 +22,7 @@ from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.paths import expand
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.refs import known_good_prefix
 from gitops_bot.core.route import Routed
 from gitops_bot.core.target import KnownGood, Target, apply_changes, choose_target, plan_changes
 from gitops_bot.core.trailers import rollback_message
@@ -87,7 +88,7 @@ def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) 
     if not culprit.parents:
         return ()
     found = []
-    for tag, sha in repo.tags([f"refs/tags/known-good/{agent}"]):
+    for tag, sha in repo.tags([f"refs/tags/{known_good_prefix(agent)}"]):
         if repo.is_ancestor(sha, culprit.parents[0]):
             found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, agent)))
     return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))

@@ -1,11 +1,10 @@
 """Alertmanager is the source of truth: pull what fires, so a webhook lost in transit still counts."""
 
 import logging
-import threading
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.service import Bot
-from gitops_bot.core.errors import GitopsBotError
 
 log = logging.getLogger("gitops_bot")
 
@@ -17,8 +16,7 @@ class Resync:
         self.bot, self.alertmanager, self.interval = bot, alertmanager, interval
         # Only an optimisation: repeats are harmless because git decides (stale / predates / limits).
         self._seen: set[tuple[str, str]] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("resync", self._pass, interval=interval)
 
     def once(self) -> int:
         """Pull once; return how many alerts were queued."""
@@ -33,23 +31,12 @@ class Resync:
 
     def start(self) -> None:
         """Resync now and then every interval, in the background."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gitops-bot-resync", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                if queued := self.once():
-                    log.info("resync: queued %d alert(s) pulled from Alertmanager", queued)
-            except GitopsBotError as e:
-                log.warning("resync: %s", e)
-            if self._stop.wait(self.interval):
-                return
+    def _pass(self) -> None:
+        if queued := self.once():
+            log.info("resync: queued %d alert(s) pulled from Alertmanager", queued)
 
     def stop(self) -> None:
         """Stop pulling."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._loop.stop()

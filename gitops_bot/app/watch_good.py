@@ -3,12 +3,12 @@
 import logging
 from datetime import UTC, datetime
 
-from gitops_bot.adapters.prometheus import Prometheus
+from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.planner import version_commit
 from gitops_bot.core.bake import alerts_query, bake_decision
-from gitops_bot.core.errors import PrometheusError
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.refs import KNOWN_GOOD_PREFIX, known_good_tag
 from gitops_bot.core.versions import display_version
 
 log = logging.getLogger("gitops_bot")
@@ -21,22 +21,29 @@ def agents_of(engine: Engine, head: str, policy: Policy) -> list[str]:
     return engine.repo.list_dir(head, prefix) if prefix else []
 
 
-def _quiet(url: str | None, query: str) -> bool | None:
+def _quiet(reader: PrometheusReader, url: str | None, query: str) -> bool | None:
     if url is None:
         return None
-    try:
-        return not Prometheus(url).query(query)
-    except PrometheusError as e:
-        log.warning("watch-good: %s", e)
+    firing, error = reader.nonempty(url, query)
+    if firing is None:
+        log.warning("watch-good: %s", error)
         return None
+    return not firing
 
 
-def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime | None = None) -> list[str]:
+def watch_good_once(
+    engine: Engine,
+    *,
+    prometheus_url: str | None,
+    now: datetime | None = None,
+    reader: PrometheusReader | None = None,
+) -> list[str]:
     """One pass over every agent; returns a line per agent saying what was decided."""
     now = now or datetime.now(UTC)
+    reader = reader or PrometheusReader()
     with engine.exclusive():
         head = engine.repo.sync()
-    tagged = {sha for _, sha in engine.repo.tags(["refs/tags/known-good/"])}
+    tagged = {sha for _, sha in engine.repo.tags([f"refs/tags/{KNOWN_GOOD_PREFIX}"])}
     report = []
     for policy in engine.policies:
         bake = policy.verify.bake_time if policy.verify else None
@@ -57,7 +64,7 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
                 version=version,
                 seconds=seconds,
             )
-            quiet = _quiet(url, query) if seconds >= bake.total_seconds() else None
+            quiet = _quiet(reader, url, query) if seconds >= bake.total_seconds() else None
             ok, why = bake_decision(
                 since=since.commit.committed_at,
                 now=now,
@@ -66,7 +73,7 @@ def watch_good_once(engine: Engine, *, prometheus_url: str | None, now: datetime
                 already_tagged=since.commit.sha in tagged,
             )
             if ok:
-                name = f"known-good/{agent}/{since.commit.sha[:12]}"
+                name = known_good_tag(agent, since.commit.sha)
                 with engine.exclusive():
                     engine.repo.tag(
                         name, since.commit.sha, f"{agent} {version}: {why} (watch-good)", replace=False

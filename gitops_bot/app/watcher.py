@@ -6,14 +6,16 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from gitops_bot.adapters.prometheus import Prometheus
+from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, parse_time
-from gitops_bot.core.errors import GitopsBotError, PrometheusError
+from gitops_bot.core.errors import GitopsBotError
 from gitops_bot.core.promql import render
-from gitops_bot.core.recovery import TAG_PREFIX, Result, Watch, judge_watch, tag_message
+from gitops_bot.core.recovery import Result, Watch, judge_watch, tag_message
+from gitops_bot.core.refs import RECOVERY_PREFIX
 
 log = logging.getLogger("gitops_bot")
 _STARTED = re.compile(r"started at (\S+Z)\.")
@@ -31,8 +33,10 @@ class RecoveryWatcher:
         prometheus_url: str | None,
         interval: float = 10.0,
         escalate: Escalator | None = None,
+        reader: PrometheusReader | None = None,
     ) -> None:
         self.engine, self.metrics, self.prometheus_url = engine, metrics, prometheus_url
+        self.reader = reader or PrometheusReader()
         self.interval, self.escalate = interval, escalate
         self.watches: dict[str, Watch] = {}
         self.results: dict[str, Result] = {}
@@ -40,8 +44,8 @@ class RecoveryWatcher:
         # only a resolution after the rollback was pushed counts.
         self._resolved: dict[str, datetime] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # The first poll waits one interval: a watch just resumed from git needs no instant re-check.
+        self._loop = Loop("recovery", self.poll_once, interval=interval, run_at_start=False)
 
     def watch(self, alert: Alert, outcome: Outcome, *, now: datetime | None = None) -> None:
         """Start watching a rollback that just landed."""
@@ -77,7 +81,7 @@ class RecoveryWatcher:
         """After a restart: watch again every recent rollback that has no recovery record yet."""
         now = now or datetime.now(UTC)
         repo = self.engine.repo
-        done = repo.tag_messages(TAG_PREFIX)
+        done = repo.tag_messages(RECOVERY_PREFIX)
         policies = {p.name: p for p in self.engine.policies}
         count = 0
         for record in repo.rollbacks(since=now - lookback):
@@ -110,10 +114,14 @@ class RecoveryWatcher:
         if watch.recovered_query is None or watch.prometheus_url is None:
             return None
         try:
-            return bool(Prometheus(watch.prometheus_url).query(render(watch.recovered_query, watch.labels)))
-        except (PrometheusError, ValueError) as e:
+            query = render(watch.recovered_query, watch.labels)
+        except ValueError as e:
             log.warning("recovery check for %s: %s", watch.agent, e)
             return None
+        holds, error = self.reader.nonempty(watch.prometheus_url, query)
+        if holds is None:
+            log.warning("recovery check for %s: %s", watch.agent, error)
+        return holds
 
     def poll_once(self, *, now: datetime | None = None) -> list[tuple[Watch, Result]]:
         """Judge every open watch once; record and forget the finished ones."""
@@ -159,20 +167,8 @@ class RecoveryWatcher:
 
     def start(self) -> None:
         """Poll in the background until stop()."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gitops-bot-recovery", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.poll_once()
-            except Exception:  # the watcher must outlive any one bad poll
-                log.exception("recovery poll failed")
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop polling; open watches resume from git on the next start."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        self._loop.stop()

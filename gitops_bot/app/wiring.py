@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
+from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.config import Config
 from gitops_bot.app.crashpoints import NEVER, CrashPoints
 from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.policy_files import load_policies
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
@@ -38,17 +40,20 @@ def make_forge(config: Config, crash: CrashPoints = NEVER) -> Forge:
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
 
 
-def make_gate(config: Config, policies: tuple[Policy, ...]) -> Gate | None:
+def make_gate(
+    config: Config, policies: tuple[Policy, ...], reader: PrometheusReader | None = None
+) -> Gate | None:
     """Pre-act checks when Alertmanager or a verify query is configured."""
     am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
     if am is None and not any(p.verify and p.verify.still_firing for p in policies):
         return None
-    return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url)
+    return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url, reader=reader)
 
 
 def make_engine(
     config: Config,
     policies: tuple[Policy, ...] | None = None,
+    reader: PrometheusReader | None = None,
     *,
     crash: CrashPoints = NEVER,
     defer_clone: bool = False,
@@ -58,7 +63,7 @@ def make_engine(
     policies = load_policies(config.policies) if policies is None else policies
     repo = GitRepo(config.repo_url, config.branch, config.workdir, defer_clone=defer_clone)
     forge = make_forge(config, crash)
-    engine = Engine(repo, forge, policies, gate=make_gate(config, policies), crash=crash)
+    engine = Engine(repo, forge, policies, gate=make_gate(config, policies, reader), crash=crash)
     github = _github(engine)
     if github is not None:
         github.bind(engine)
@@ -84,7 +89,8 @@ class Runtime:
         defer_clone: bool = False,
     ) -> None:
         self.config = config
-        engine = engine or make_engine(config, crash=crash, defer_clone=defer_clone)
+        self.prometheus = PrometheusReader()
+        engine = engine or make_engine(config, reader=self.prometheus, crash=crash, defer_clone=defer_clone)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
@@ -95,6 +101,7 @@ class Runtime:
             prometheus_url=config.prometheus_url,
             interval=config.recovery_poll_seconds,
             escalate=self.github.escalate if self.github else None,
+            reader=self.prometheus,
         )
         if self.github is None:
             self.bot.after_rollback.append(self.watcher.watch)
@@ -103,9 +110,13 @@ class Runtime:
         self.bot.on_resolved.append(self.watcher.resolved)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
+        self._good = (
+            Loop("watch-good", self._watch_good, interval=config.watch_good_seconds, run_at_start=False)
+            if config.watch_good_seconds
+            else None
+        )
         self._stop = threading.Event()
         self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
-        self._good: threading.Thread | None = None
         self.clone_error: str | None = None
 
     def start(self) -> None:
@@ -158,8 +169,7 @@ class Runtime:
             self.github.start()
         if self.resync is not None:
             self.resync.start()
-        if self.config.watch_good_seconds:
-            self._good = threading.Thread(target=self._watch_good, name="gitops-bot-watch-good", daemon=True)
+        if self._good is not None:
             self._good.start()
 
     def _watch_landed(self) -> None:
@@ -169,18 +179,17 @@ class Runtime:
         self.watcher.resume()
 
     def _watch_good(self) -> None:
-        assert self.config.watch_good_seconds is not None
-        while not self._stop.wait(self.config.watch_good_seconds):
-            try:
-                for line in watch_good_once(self.bot.engine, prometheus_url=self.config.prometheus_url):
-                    log.info("watch-good: %s", line)
-            except GitopsBotError as e:
-                log.warning("watch-good: %s", e)
+        for line in watch_good_once(
+            self.bot.engine, prometheus_url=self.config.prometheus_url, reader=self.prometheus
+        ):
+            log.info("watch-good: %s", line)
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         with self._life:
             self._stop.set()
+        if self._good is not None:
+            self._good.stop()
         if self.resync is not None:
             self.resync.stop()
         if self.github is not None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gitops_bot.core.kinds import ReasonCode, VerdictKind
-from gitops_bot.core.trailers import parse_trailers, says_never
+from gitops_bot.core.trailers import message_trailers, says_never
 from gitops_bot.core.versions import matches_version
 
 Values = tuple[str | None, ...]
@@ -97,7 +97,7 @@ def find_culprit(history: Iterable[Snapshot], current: Values, keys: tuple[int, 
 def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | None:
     """Refuse to act on a culprit that is newer than the alert, a bot rollback, or opted out."""
     commit = culprit.commit
-    by_bot = "Rollback-Of" in parse_trailers(_last_paragraph(commit.message))
+    by_bot = "Rollback-Of" in message_trailers(commit.message)
     if alert_started < commit.committed_at:
         when = f"({commit.sha[:12]} at {commit.committed_at.isoformat()})"
         if by_bot:  # the usual case: a repeat of the alert this rollback already answered
@@ -120,7 +120,3 @@ def judge_culprit(culprit: Culprit, *, alert_started: datetime) -> Verdict | Non
     if says_never(commit.message):
         return Verdict("escalate", f"culprit {commit.sha[:12]} says 'Rollback: never'", "opted_out")
     return None
-
-
-def _last_paragraph(message: str) -> str:
-    return message.strip().rsplit("\n\n", 1)[-1]

@@ -1,7 +1,7 @@
 """RollbackPolicy documents parsed and validated into frozen dataclasses (pure)."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -252,3 +252,8 @@ def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
 def select_policy(policies: tuple[Policy, ...], labels: Mapping[str, str]) -> Policy | None:
     """The first policy (in file order) whose matchers all hold for the labels."""
     return next((p for p in policies if all(m.matches(labels) for m in p.matchers)), None)
+
+
+def policy_named(policies: Sequence[Policy], name: str) -> Policy | None:
+    """The policy called `name` (a PR ticket or a record names its policy), if still configured."""
+    return next((p for p in policies if p.name == name), None)

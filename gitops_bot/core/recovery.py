@@ -5,8 +5,7 @@ from datetime import datetime
 
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.kinds import RecoveryStatus
-
-TAG_PREFIX = "gitops-bot/recovery/"
+from gitops_bot.core.refs import recovery_tag
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Watch:
     @property
     def tag(self) -> str:
         """The tag that records how this rollback ended."""
-        return f"{TAG_PREFIX}{self.rollback_sha[:12]}"
+        return recovery_tag(self.rollback_sha)
 
 
 @dataclass(frozen=True)

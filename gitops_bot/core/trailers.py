@@ -91,6 +91,16 @@ def rollback_message(
     return "\n".join([subject, "", *body, "", *trailers]) + "\n"
 
 
+def trailer_block(message: str) -> str:
+    """A commit message's last paragraph: where git (and the bot) put trailers."""
+    return message.strip().rsplit("\n\n", 1)[-1]
+
+
+def message_trailers(message: str) -> dict[str, str]:
+    """The trailers of a whole commit message."""
+    return parse_trailers(trailer_block(message))
+
+
 def parse_trailers(text: str) -> dict[str, str]:
     """Parse `Key: value` trailer lines (as `git log --format=%(trailers:only,unfold)` prints)."""
     out: dict[str, str] = {}

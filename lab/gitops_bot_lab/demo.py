@@ -5,11 +5,8 @@ import logging
 import shutil
 import subprocess
 import tempfile
-import threading
 import urllib.request
 from pathlib import Path
-
-from werkzeug.serving import make_server
 
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import load_config
@@ -18,6 +15,7 @@ from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.alerts import parse_notification
 from gitops_bot_lab.demo_live import run_live_demo
 from gitops_bot_lab.demo_repo import build_demo_remote
+from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.paths import CAPTURES as DATA
 from gitops_bot_lab.paths import POLICIES
 from gitops_bot_lab.stack import have_stack
@@ -79,9 +77,9 @@ def run_captured_demo(root: Path) -> int:
     runtime = Runtime(load_config(_write_config(root, remote)))
     runtime.start()
     bot = runtime.bot
-    server = make_server("127.0.0.1", 0, create_app(bot, token=TOKEN), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api/v1/alerts"
+    server = LoopbackServer(create_app(bot, token=TOKEN))
+    server.start()
+    url = f"{server.url}/api/v1/alerts"
     try:
         print("== POST captured AgentPolicyViolations alert (billing-agent 2026.06.0):", _post(url, single))
         print("== POST it again (Alertmanager repeat):", _post(url, single))
@@ -107,7 +105,7 @@ def run_captured_demo(root: Path) -> int:
         with urllib.request.urlopen(url.replace("alerts", "rollbacks"), timeout=10) as response:
             print(json.dumps(json.loads(response.read()), indent=2))
     finally:
-        server.shutdown()
+        server.stop()
         runtime.stop()
     kinds = [o.kind for o in bot.recent]
     return 0 if kinds.count("rolled_back") == 1 and "failed" not in kinds else 1

@@ -8,7 +8,6 @@ import logging
 import os
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from werkzeug.serving import make_server
 
 from gitops_bot.app.config import load_config
 from gitops_bot.app.server import create_app
@@ -25,6 +23,7 @@ from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.github.body import read_ticket
 from gitops_bot_lab.demo_repo import build_demo_remote
+from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.paths import CAPTURES, POLICIES
 
 ALERT = CAPTURES / "firing-single-policy-violation.json"
@@ -141,17 +140,17 @@ def run_github_demo() -> int:
     print(f"== fake GitHub {gh.full_name} at {gh.url}, backed by {bare}")
     if not validated:
         print(
-            "== GitHub's OpenAPI description (../shared/contracts) not found: the fake runs WITHOUT validation"
+            "== GitHub's OpenAPI description (tests/contracts, in a checkout) not found: the fake runs WITHOUT validation"
         )
     runtime = Runtime(load_config(_setup(root, gh, bare)))
     runtime.start()
-    server = make_server("127.0.0.1", 0, create_app(runtime.bot, token=TOKEN), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api/v1"
+    server = LoopbackServer(create_app(runtime.bot, token=TOKEN))
+    server.start()
+    url = f"{server.url}/api/v1"
     try:
         return _story(gh, url, bare, validated)
     finally:
-        server.shutdown()
+        server.stop()
         runtime.stop()
         gh.stop()
 

@@ -2,20 +2,19 @@
 
 import secrets
 import subprocess
-import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import parse_config
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
+from gitops_bot.core.plan import Plan
 from gitops_bot_lab.demo_repo import init_demo_remote, scale_billing, ship_rogue_release
 from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
+from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.paths import AGENT_RULES, POLICIES
 from gitops_bot_lab.stack import free_port, start_alertmanager, start_prometheus, wait_until
 
@@ -69,9 +68,7 @@ def run_live_demo(root: Path) -> int:
         rules = fast_rules(AGENT_RULES, root / "fast-rules.yaml")
         prom = stack.enter_context(start_prometheus(root, [agent.target], [rules], am.url))
         runtime = _runtime(root, bare, port, am.url, prom.url)
-        server = make_server("127.0.0.1", port, create_app(runtime.bot, token=token), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        stack.callback(server.shutdown)
+        stack.enter_context(LoopbackServer(create_app(runtime.bot, token=token), port=port))
         runtime.start()
         stack.callback(runtime.stop)
         print(
@@ -86,6 +83,12 @@ def _scraped(prom_url: str) -> bool:
     from gitops_bot.adapters.prometheus import Prometheus
 
     return bool(Prometheus(prom_url).query('agent_requests_total{agent="billing-agent"}'))
+
+
+def _pushed_plan(runtime: Runtime, reverted: str) -> Plan | None:
+    """The plan of the outcome that pushed this revert, once the worker has recorded it."""
+    sha = reverted.split()[0]
+    return next((o.plan for o in list(runtime.bot.recent) if o.plan is not None and o.commit == sha), None)
 
 
 def _timeline(runtime: Runtime, agent: FakeAgent, bare: Path, seed: Path) -> int:
@@ -111,7 +114,8 @@ def _timeline(runtime: Runtime, agent: FakeAgent, bare: Path, seed: Path) -> int
     )
     first_at, first = runtime.bot.accepted[0]
     _line(t0, first_at, f"alert: {first.name} ({first.labels.get('severity')}) from Alertmanager's webhook")
-    plan = next(o.plan for o in runtime.bot.recent if o.plan is not None)
+    # The push is visible on the remote a moment before the worker records its outcome: wait for it.
+    plan = wait_until(lambda: _pushed_plan(runtime, reverted), 30, 0.02, what="the recorded rollback")
     _line(t0, t_revert, f"culprit: {plan.culprit.sha[:12]} {plan.culprit.subject!r} by {plan.culprit.author}")
     _line(t0, t_revert, f"revert pushed: {reverted}")
     wait_until(lambda: agent.version != ROGUE, 30, 0.05, what="the agent to follow main back")

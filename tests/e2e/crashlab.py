@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
-
 from gitops_bot.app.crashpoints import ENV, EXIT_CODE, Point
+from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
 from tests.conftest import firing_body, policy_yaml
 from tests.gitfix import Remote, agent_files, git
 

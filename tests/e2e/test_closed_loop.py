@@ -18,6 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
+
+from gitops_bot.app.audit import audit_records
+from gitops_bot.app.config import parse_config
+from gitops_bot.app.server import create_app
+from gitops_bot.app.wiring import Runtime
+from gitops_bot.core.alerts import format_time, parse_alert
 from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
 from gitops_bot_lab.stack import (
     Running,
@@ -27,15 +34,8 @@ from gitops_bot_lab.stack import (
     start_prometheus,
     wait_until,
 )
-from werkzeug.serving import make_server
-
-from gitops_bot.app.audit import audit_records
-from gitops_bot.app.config import parse_config
-from gitops_bot.app.server import create_app
-from gitops_bot.app.wiring import Runtime
-from gitops_bot.core.alerts import format_time, parse_alert
+from tests.binaries import require_binary
 from tests.conftest import firing_body, policy_yaml
-from tests.e2e.stack import require_binary
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from gitops_bot_lab.fake_agent import FakeAgent, fast_rules, version_from_git
 from gitops_bot_lab.stack import (
     Received,
@@ -18,8 +19,7 @@ from gitops_bot_lab.stack import (
     start_prometheus,
     wait_until,
 )
-
-from tests.e2e.stack import require_binary
+from tests.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "manifests" / "monitoring" / "agent-rules.yaml"

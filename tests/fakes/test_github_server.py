@@ -15,6 +15,7 @@ import github
 import pytest
 import requests
 from github import Auth, Github, GithubException
+
 from gitops_bot_lab.fakes.github_openapi import NO_BODY, ContractError, contract
 from gitops_bot_lab.fakes.github_server import FakeGitHub, sign, webhook_headers
 

@@ -170,7 +170,7 @@ def test_two_replicas_at_once_make_one_branch_and_one_pr(world: World, mode: str
     for t in threads:
         t.join(60)
     landed = "rolled_back" if mode == "auto" else "proposed"
-    assert sorted((o.kind, o.code) for o in outcomes) == [("ignored", "duplicate"), (landed, "")], outcomes
+    assert sorted((o.kind, o.code) for o in outcomes) == [("ignored", "duplicate"), (landed, None)], outcomes
     assert list(world.gh.issues) == [1]
     assert len(git(world.remote.bare, "branch", "--list", "gitops-bot/*").split()) == 1
     rollbacks = git(world.remote.bare, "log", "--first-parent", "--format=%s", "main").count("Roll back ")

@@ -28,7 +28,7 @@ from gitops_bot.core.github.pr_state import (
     on_tick,
 )
 from gitops_bot.core.github.quarantine import Quarantined, agents_in, quarantined, reintroduced, status_for
-from gitops_bot.core.github.types import branch_name, error_text, retry_delay
+from gitops_bot.core.github.types import error_text, retry_delay
 from gitops_bot.core.github.webhooks import (
     CommentEvent,
     PullRequestEvent,
@@ -40,6 +40,7 @@ from gitops_bot.core.github.webhooks import (
     verify_signature,
 )
 from gitops_bot.core.policy import Approvers
+from gitops_bot.core.refs import rollback_branch
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 from tests.conftest import CONTRACTS
 
@@ -198,7 +199,7 @@ def test_body_shows_the_evidence_and_round_trips_the_ticket() -> None:
 
 def test_branch_names_are_one_per_agent_and_culprit() -> None:
     assert (
-        branch_name("billing-agent", "0123456789abcdef" * 2)
+        rollback_branch("billing-agent", "0123456789abcdef" * 2)
         == "gitops-bot/rollback/billing-agent/0123456789ab"
     )
 

@@ -1,14 +1,14 @@
 """Checks for the rogue-agent alerting rules: promtool check/test, Operator copy, rule shape."""
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.binaries import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAIN_RULES = ROOT / "manifests" / "monitoring" / "agent-rules.yaml"
@@ -35,14 +35,7 @@ MIN_SAMPLE = re.compile(
 
 
 def _promtool() -> str:
-    """Path of promtool; fail under CI (it must be installed there), skip elsewhere."""
-    path = shutil.which("promtool")
-    if path is None:
-        reason = "promtool not found on PATH (Debian package: prometheus)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+    return require_binary("promtool")
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:

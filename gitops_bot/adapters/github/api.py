@@ -13,7 +13,8 @@ from github import Github, GithubException
 
 from gitops_bot.adapters.github.convert import from_pull
 from gitops_bot.core.errors import GitHubError, GitHubUnavailableError, MergeRefusedError, PullExistsError
-from gitops_bot.core.github.types import BRANCH_PREFIX, PullInfo, error_text, label_style, retry_delay
+from gitops_bot.core.github.types import PullInfo, error_text, label_style, retry_delay
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX
 
 log = logging.getLogger("gitops_bot")
 T = TypeVar("T")
@@ -94,7 +95,7 @@ class GitHubAPI:
                 from_pull(p) for p in self._repo.get_pulls(state="open", sort="created", direction="asc")
             ],
         )
-        return [p for p in pulls if p.author == me and p.head_ref.startswith(BRANCH_PREFIX)]
+        return [p for p in pulls if p.author == me and p.head_ref.startswith(ROLLBACK_BRANCH_PREFIX)]
 
     def _get_json_or_none(self, what: str, url: str) -> dict[str, Any] | None:
         """GET a raw endpoint PyGithub has no method for; None when GitHub answers 404."""

@@ -5,16 +5,9 @@ import difflib
 
 import git
 
-from gitops_bot.adapters.gitrepo import BOT_EMAIL, BOT_NAME, GitRepo
+from gitops_bot.adapters.gitrepo import BOT_ENV, GitRepo
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.plan import Plan
-
-_BOT_ENV = {
-    "GIT_AUTHOR_NAME": BOT_NAME,
-    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-    "GIT_COMMITTER_NAME": BOT_NAME,
-    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-}
 
 
 def _run(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
@@ -43,7 +36,7 @@ def amend_message(repo: GitRepo, sha: str, message: str) -> str:
     args = ["commit-tree", f"{sha}^{{tree}}", "-m", message.rstrip("\n")]
     for parent in parents:
         args += ["-p", parent]
-    return _run(repo, *args, env=_BOT_ENV).strip()
+    return _run(repo, *args, env=BOT_ENV).strip()
 
 
 def force_push(repo: GitRepo, sha: str, branch: str, *, expected: str) -> None:

@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-from gitops_bot.adapters.journal import fsync_dir
+from gitops_bot.adapters.durable import write_durably
 from gitops_bot.core.errors import JournalError
 from gitops_bot.core.github.webhooks import Event, event_from_json, event_to_json
 
@@ -32,19 +32,12 @@ class Inbox:
         name = _UNSAFE.sub("_", key)
         if (self.seen_dir / name).exists():
             return False
-        tmp, final = self.pending_dir / f".{name}.tmp", self.pending_dir / f"{name}.json"
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(event_to_json(event), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, final)
-            fsync_dir(self.pending_dir)
+            write_durably(self.pending_dir / f"{name}.json", json.dumps(event_to_json(event)).encode())
             os.close(os.open(self.seen_dir / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
             return False  # a concurrent duplicate won; the pending file holds the same delivery
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise JournalError(f"cannot store delivery {key}: {e}") from e
         self._prune()
         return True

@@ -40,7 +40,7 @@ from gitops_bot.core.errors import (
 )
 from gitops_bot.core.github.body import commands_help, evidence_of, next_text, read_ticket, render_body
 from gitops_bot.core.github.pr_state import OBSOLETE, VETOED, Ticket, ceil_second, expected_labels
-from gitops_bot.core.github.types import PullInfo, branch_name
+from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.github.webhooks import (
     accepted,
     event_key,
@@ -48,7 +48,8 @@ from gitops_bot.core.github.webhooks import (
 )
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.recovery import Watch
-from gitops_bot.core.trailers import parse_trailers, replace_trailer
+from gitops_bot.core.refs import rollback_branch
+from gitops_bot.core.trailers import message_trailers, replace_trailer
 
 log = logging.getLogger("gitops_bot")
 
@@ -129,7 +130,7 @@ class GitHubForge:
         """Push the rollback branch and open (or reuse) its one PR, then take the mode's first step."""
         self._bound()
         self._auth_git(repo)
-        branch = branch_name(plan.agent, plan.culprit.sha)
+        branch = rollback_branch(plan.agent, plan.culprit.sha)
         found = self._existing(self.api.pulls_for_branch(branch))
         if found is not None:
             return found
@@ -228,8 +229,8 @@ class GitHubForge:
         engine = self._bound()[0]
         try:
             message = engine.repo.commit_info(watch.rollback_sha).message
-            culprit = parse_trailers(message.strip().rsplit("\n\n", 1)[-1]).get("Rollback-Of", "")
-            pulls = self.api.pulls_for_branch(branch_name(watch.agent, culprit))
+            culprit = message_trailers(message).get("Rollback-Of", "")
+            pulls = self.api.pulls_for_branch(rollback_branch(watch.agent, culprit))
             if pulls:
                 self.api.comment(
                     pulls[0].number,

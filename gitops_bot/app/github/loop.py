@@ -1,7 +1,6 @@
 """The PR loop: drains accepted webhooks and advances every open rollback PR's clock from GitHub."""
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -12,6 +11,7 @@ from gitops_bot.adapters.github.inbox import Inbox
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
+from gitops_bot.app.loops import Loop
 from gitops_bot.app.planner import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.core.github.body import read_ticket, with_ticket
@@ -25,12 +25,12 @@ from gitops_bot.core.github.quarantine import (
     reintroduced,
     status_for,
 )
-from gitops_bot.core.github.types import BRANCH_PREFIX, VETO_TAG_PREFIX, PullInfo
+from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.github.webhooks import CommentEvent, PullRequestEvent, command_in
-from gitops_bot.core.policy import Approvers
+from gitops_bot.core.policy import Approvers, policy_named
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
 
 log = logging.getLogger("gitops_bot")
-VETO_TAG = VETO_TAG_PREFIX
 
 
 class PullRequestLoop:
@@ -49,8 +49,7 @@ class PullRequestLoop:
         self.api, self.engine, self.merger, self.inbox = api, engine, merger, inbox
         self.clock, self.interval = clock, interval
         self.after_pass: list[Callable[[], None]] = []
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("github", self.run_once, interval=interval, join_timeout=30.0)
 
     # -- clocks -------------------------------------------------------------------------------
 
@@ -84,7 +83,7 @@ class PullRequestLoop:
         ticket = read_ticket(pull.body)
         if ticket is None or pull.author != self.api.bot_login():
             return None
-        if pull.head_ref and not pull.head_ref.startswith(BRANCH_PREFIX):
+        if pull.head_ref and not pull.head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
             return None
         return ticket
 
@@ -109,7 +108,7 @@ class PullRequestLoop:
     def _veto(self, pull: PullInfo, ticket: Ticket, step: Step) -> str:
         """Close, label, and record the refusal in git so the audit log has it too."""
         who, reason = step.approved_by, step.reason
-        tag = f"{VETO_TAG}{ticket.agent}/{ticket.culprit[:12]}"
+        tag = veto_tag(ticket.agent, ticket.culprit)
         message = (
             f"Rollback of {ticket.agent} {ticket.from_version} -> {ticket.to_version} vetoed by {who}\n\n"
             f"Rollback-Of: {ticket.culprit}\nRollback-Agent: {ticket.agent}\n"
@@ -131,7 +130,7 @@ class PullRequestLoop:
         return f"#{pull.number} vetoed by @{who}"
 
     def _approvers(self, ticket: Ticket) -> Approvers:
-        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        policy = policy_named(self.engine.policies, ticket.policy)
         return policy.action.approvers if policy else Approvers()
 
     # -- webhooks -----------------------------------------------------------------------------
@@ -221,29 +220,12 @@ class PullRequestLoop:
 
     def wake(self) -> None:
         """Run a pass now (a webhook arrived or a rollback landed)."""
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
         """Resume at once, then every `interval` seconds or when woken."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gitops-bot-github", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except GitopsBotError as e:  # GitHub down: everything is still on GitHub or on disk
-                log.warning("github pass failed, retrying next pass: %s", e)
-            except Exception:  # the loop must outlive any one bad pass
-                log.exception("github pass crashed")
-            self._wake.wait(self.interval)
-            self._wake.clear()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop after the pass in hand; pending deliveries and PR clocks resume on the next start."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
-            self._thread = None
+        self._loop.stop()

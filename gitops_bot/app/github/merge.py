@@ -14,12 +14,13 @@ from gitops_bot.app.planner import version_commit
 from gitops_bot.core.alerts import parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
 from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, VETOED, Ticket, merge_commit
-from gitops_bot.core.github.types import BRANCH_PREFIX, VETO_TAG_PREFIX, PullInfo
+from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
-from gitops_bot.core.policy import Policy
+from gitops_bot.core.policy import Policy, policy_named
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
 from gitops_bot.core.route import Routed
-from gitops_bot.core.trailers import parse_trailers, replace_trailer
+from gitops_bot.core.trailers import message_trailers, replace_trailer
 
 log = logging.getLogger("gitops_bot")
 
@@ -53,7 +54,7 @@ class Merger:
                 return MergeResult(
                     "already" if pull.merged else "closed", f"#{pull.number} is already closed"
                 )
-            if not pull.head_ref.startswith(BRANCH_PREFIX):
+            if not pull.head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
                 return self._block(pull, f"head branch {pull.head_ref} is not a gitops-bot rollback branch")
             why_not = self._stale(ticket, gate)
             if why_not is not None:
@@ -62,12 +63,12 @@ class Merger:
 
     def _stale(self, ticket: Ticket, gate: bool) -> tuple[str, str] | None:
         """(close|hold|block, reason) when merging is no longer right; None when it still is."""
-        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        policy = policy_named(self.engine.policies, ticket.policy)
         if policy is None:
             return "block", f"policy {ticket.policy!r} is no longer loaded"
         repo = self.engine.repo
         head = repo.sync()
-        if repo.tags([f"refs/tags/{VETO_TAG_PREFIX}{ticket.agent}/{ticket.culprit[:12]}"]):
+        if repo.tags([f"refs/tags/{veto_tag(ticket.agent, ticket.culprit)}"]):
             return "veto", "vetoed: the refusal is recorded in git"  # e.g. a crash before the close
         _, culprit = version_commit(repo, head, policy, ticket.agent)
         if culprit is None or culprit.commit.sha != ticket.culprit:
@@ -114,7 +115,7 @@ class Merger:
         repo = self.engine.repo
         head = fetch_head(repo, pull.number, pull.head_ref)
         message = repo.commit_info(head).message
-        trailers = parse_trailers(message.strip().rsplit("\n\n", 1)[-1])
+        trailers = message_trailers(message)
         if head != pull.head_sha or trailers.get("Rollback-Of") != ticket.culprit:
             return self._block(pull, "the head commit is no longer the bot's rollback commit")
         title, body = merge_commit(message, approved_by, pull.number)

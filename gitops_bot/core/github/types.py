@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-BRANCH_PREFIX = "gitops-bot/rollback/"
-VETO_TAG_PREFIX = "gitops-bot/vetoed/"  # + <agent>/<culprit12>: a refusal recorded in git
 MAX_BACKOFF = 30.0
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when a 429 names no retry-after
 
@@ -54,11 +52,6 @@ def label_style(name: str) -> tuple[str, str]:
     if name.startswith("agent/"):
         return "1d76db", f"gitops-bot rollbacks of {name.removeprefix('agent/')}"[:100]
     return "ededed", "added by a gitops-bot RollbackPolicy"
-
-
-def branch_name(agent: str, culprit: str) -> str:
-    """The rollback branch: one per agent and culprit, so replicas and retries meet on it."""
-    return f"{BRANCH_PREFIX}{agent}/{culprit[:12]}"
 
 
 def retry_delay(status: int, headers: Mapping[str, Any], attempt: int, now: float) -> float | None:

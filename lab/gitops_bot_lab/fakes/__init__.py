@@ -1,0 +1,1 @@
+"""Contract-validated stand-ins for systems that cannot run on a test machine."""

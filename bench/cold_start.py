@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import rollback_latency as rl  # the shared repo builder
+import bot_harness as bh  # the alert body the latency benchmark sends
+import synthetic_repo as rl  # the shared repo builder
 
 TOKEN = "bench-token"
 TARGET_COLD, TARGET_WARM = 5.0, 2.0
@@ -50,7 +51,7 @@ class Serve:
     def __init__(self, root: Path, remote: Path) -> None:
         self.port = free_port()
         (root / "policies").mkdir(parents=True, exist_ok=True)
-        shutil.copy(rl.POLICIES / "agents.yaml", root / "policies" / "agents.yaml")
+        shutil.copy(bh.POLICIES / "agents.yaml", root / "policies" / "agents.yaml")
         self.config = root / "gitops-bot.yaml"
         self.config.write_text(
             f"repo: {{url: 'file://{remote}', branch: main, workdir: state/repo}}\n"
@@ -145,7 +146,7 @@ def main() -> int:
         shutil.rmtree(root / "bot")
         bot = Serve(root / "bot", remote)
         deepest = max(built.rogues, key=lambda r: r.depth)
-        body = rl.alert_body(rl.load_payload(), deepest, datetime.now(UTC) - timedelta(minutes=1))
+        body = bh.alert_body(bh.load_payload(), deepest, datetime.now(UTC) - timedelta(minutes=1))
         try:
             healthy = bot.start()
             status = bot.post(body)  # the moment it is healthy: the clone is still being made

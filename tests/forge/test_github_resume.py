@@ -5,8 +5,8 @@ import pytest
 from gitops_bot.app.crashpoints import NEVER, CrashPoints, Point, from_env
 from gitops_bot.core.errors import ConfigError, GitHubError
 from gitops_bot.core.github.pr_state import Ticket, expected_labels
-from tests.forge.conftest import World, veto_policy
-from tests.gitfix import git
+from tests.forge.conftest import GOOD, World, veto_policy
+from tests.gitfix import agent_files, git
 
 
 def test_a_pr_left_without_labels_is_found_labelled_and_merged_by_the_loop(world: World) -> None:
@@ -81,3 +81,40 @@ def test_crash_point_names_come_from_the_registry_only() -> None:
     assert from_env({"GITOPS_BOT_CRASHPOINT": "after-pr-create"}) == CrashPoints(Point.AFTER_PR_CREATE)
     with pytest.raises(ConfigError, match=r"'after-lunch' is not a crash point .*after-pr-create"):
         from_env({"GITOPS_BOT_CRASHPOINT": "after-lunch"})
+
+
+def test_a_branch_pushed_without_a_pr_gets_its_pr_from_the_loop(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("5m"))
+    world.gh.fail_next("POST", r"/pulls$", 422)  # the branch is pushed, the PR never opens
+    with pytest.raises(GitHubError):
+        bot.alert()
+    assert len(rollback_branches(world)) == 1 and world.gh.issues == {}
+    bot.forge.loop.tick()
+    assert world.gh.issues == {}  # a publisher may still be about to open it: not touched yet
+    world.clock.advance(minutes=3)
+    bot.forge.loop.tick()
+    assert "rollback/veto-window" in world.labels(1)
+    world.clock.advance(minutes=6)
+    bot.forge.loop.tick()
+    assert world.gh.pull(1)["merged"] and list(world.gh.issues) == [1]
+    assert world.main_trailers()["Rollback-Agent"] == "billing-agent"
+
+
+def test_an_orphan_branch_whose_rollback_is_no_longer_right_is_deleted(world: World) -> None:
+    world.ship_rogue()
+    bot = world.replica(policy=veto_policy("5m"))
+    world.gh.fail_next("POST", r"/pulls$", 422)
+    with pytest.raises(GitHubError):
+        bot.alert()
+    world.remote.pull()
+    world.remote.commit(agent_files("billing-agent", GOOD), "Manual revert of billing 2026.06.0")
+    world.clock.advance(minutes=3)
+    bot.forge.loop.tick()
+    assert rollback_branches(world) == [] and world.gh.issues == {}
+
+
+def rollback_branches(world: World) -> list[str]:
+    return git(
+        world.remote.bare, "for-each-ref", "--format=%(refname)", "refs/heads/gitops-bot/rollback/"
+    ).split()

@@ -11,6 +11,7 @@ from gitops_bot.adapters.github.inbox import Inbox
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
+from gitops_bot.app.github.orphans import OrphanSweep
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.planner import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
@@ -48,6 +49,7 @@ class PullRequestLoop:
     ) -> None:
         self.api, self.engine, self.merger, self.inbox = api, engine, merger, inbox
         self.clock, self.interval = clock, interval
+        self.orphans = OrphanSweep(api, engine, clock)
         self.after_pass: list[Callable[[], None]] = []
         self._loop = Loop("github", self.run_once, interval=interval, join_timeout=30.0)
 
@@ -57,13 +59,14 @@ class PullRequestLoop:
         """Advance every open rollback PR once (this is also the resume after a restart)."""
         now = now or self.clock()
         done = []
-        for pull in self.api.open_rollbacks():
+        pulls = self.api.open_rollbacks()
+        for pull in pulls:
             ticket = self._ours(pull)
             if ticket is not None:
                 pull = self._relabel(pull, ticket)
                 step = on_tick(PrView(pull.number, True, False, pull.labels, ticket), now)
                 done.append(self.execute(pull, ticket, step, now))
-        return done
+        return done + self.orphans.sweep({p.head_ref for p in pulls})
 
     def _relabel(self, pull: PullInfo, ticket: Ticket) -> PullInfo:
         """Write the labels the ticket implies when a crash (or a person) left them off."""

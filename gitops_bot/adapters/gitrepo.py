@@ -56,6 +56,7 @@ class GitRepo:
         self._repo: git.Repo | None = None
         self._env: dict[str, str] = {}
         self._ready = threading.Event()
+        self.clone_error: str | None = None  # why the last clone attempt failed (shown by /healthz)
         if (workdir / ".git").exists():
             self._open()
         elif not defer_clone:
@@ -74,7 +75,9 @@ class GitRepo:
         try:
             clone_into(self.url, self.branch, self.workdir, env=self._env, config=_CLONE_CONFIG)
         except GitError as e:
-            raise GitError(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+            self.clone_error = f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}"
+            raise GitError(self.clone_error) from e
+        self.clone_error = None
         self._open()
 
     def _open(self) -> None:

@@ -79,8 +79,11 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
             return jsonify({"status": "worker not running"}), 503
         # Healthy = alerts are accepted durably and will be handled. `ready` says whether git work
         # can run yet: a new pod serves while its clone is made, and handles the journal after.
-        ready = bot.engine.repo.ready
-        return jsonify({"status": "ok" if ready else "cloning", "ready": ready}), 200
+        repo = bot.engine.repo
+        if repo.ready:
+            return jsonify({"status": "ok", "ready": True}), 200
+        said = {"lastCloneError": repo.clone_error} if repo.clone_error else {}
+        return jsonify({"status": "cloning", "ready": False, **said}), 200
 
     @app.get("/metrics")
     def metrics() -> Response:

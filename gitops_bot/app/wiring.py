@@ -117,7 +117,6 @@ class Runtime:
         )
         self._stop = threading.Event()
         self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
-        self.clone_error: str | None = None
 
     def start(self) -> None:
         """Replay the journal and start the worker; every other loop once the clone is complete.
@@ -140,13 +139,11 @@ class Runtime:
             try:
                 repo.clone()
             except GitopsBotError as e:
-                self.clone_error = str(e)
                 log.warning("%s; retrying in %.0f s (alerts stay journaled)", e, delay)
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, 60.0)
                 continue
-            self.clone_error = None
             with self._life:
                 if self._stop.is_set():
                     return

@@ -38,7 +38,8 @@ def test_alerts_are_journaled_while_the_clone_is_made_and_rolled_back_once_it_is
     remote.bare.rename(away)  # the clone cannot finish until the remote is back
     try:
         lab.serve()
-        assert health(lab) == {"status": "cloning", "ready": False}
+        assert {k: health(lab)[k] for k in ("status", "ready")} == {"status": "cloning", "ready": False}
+        until("the failed clone shown", lambda: "cannot clone" in str(health(lab).get("lastCloneError")))
         assert lab.alert() == 200  # accepted durably before any clone exists
         assert audit_status(lab) == 503
         away.rename(remote.bare)

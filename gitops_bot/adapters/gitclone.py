@@ -8,14 +8,18 @@ a shallow clone would miss culprits and a blobless or treeless one would fetch p
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+
+import git
 
 from gitops_bot.core.errors import GitError
 
 CLONE_TIMEOUT = 1800.0  # a very large repo over a slow link; the bot journals alerts meanwhile
 INDEX_TIMEOUT = 1800.0
 CONFIG_TIMEOUT = 30.0
+CLONE_WAIT = 900.0  # how long git work waits for a clone in progress (then fails; callers retry)
 
 
 def _run(args: list[str], env: Mapping[str, str], timeout: float) -> str:
@@ -85,3 +89,77 @@ def index_history(workdir: Path, *, env: Mapping[str, str]) -> None:
         INDEX_TIMEOUT,
     )
     _run(["git", "-C", str(workdir), "config", "fetch.writeCommitGraph", "true"], env, CONFIG_TIMEOUT)
+
+
+class Clone:
+    """The bot's clone of one branch: opened, or made now or in the background; usable once ready."""
+
+    def __init__(self, url: str, branch: str, workdir: Path, *, config: Mapping[str, str]) -> None:
+        self.url, self.branch, self.workdir, self.config = url, branch, workdir, config
+        self.error: str | None = None  # why the last attempt to make it failed
+        self._repo: git.Repo | None = None
+        self._env: dict[str, str] = {}
+        self._ready = threading.Event()
+
+    def exists(self) -> bool:
+        """Whether a clone is already in workdir (one that was renamed into place: complete)."""
+        return (self.workdir / ".git").exists()
+
+    def make_room(self) -> None:
+        """Create workdir's parent now: the engine's lock file sits beside the clone-to-be."""
+        try:
+            self.workdir.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GitError(f"cannot create {self.workdir.parent}: {e.strerror or e}") from e
+
+    def make(self) -> None:
+        """Make the full clone unless it is ready (idempotent), then open it."""
+        if self._ready.is_set():
+            return
+        try:
+            clone_into(self.url, self.branch, self.workdir, env=self._env, config=self.config)
+        except GitError as e:
+            self.error = f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}"
+            raise GitError(self.error) from e
+        self.error = None
+        self.open()
+
+    def open(self) -> None:
+        """Open the clone in workdir; it must be a clone of url."""
+        try:
+            repo = git.Repo(self.workdir)
+            origin = repo.remotes.origin.url
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, AttributeError) as e:
+            raise GitError(f"{self.workdir} is not a usable clone of {self.url}: {e}") from e
+        if origin != self.url:
+            raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
+        repo.git.update_environment(**self._env)
+        self._repo = repo
+        self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the clone is complete."""
+        return self._ready.is_set()
+
+    @property
+    def repo(self) -> git.Repo:
+        """The GitPython repo; waits while the clone is being made."""
+        if not self._ready.wait(CLONE_WAIT):
+            raise GitError(f"the clone of {self.url} is not complete after {CLONE_WAIT:.0f} s")
+        assert self._repo is not None
+        return self._repo
+
+    def update_environment(self, **env: str) -> None:
+        """Environment for every later git command, the clone itself included."""
+        self._env.update(env)
+        if self._repo is not None:
+            self._repo.git.update_environment(**env)
+
+    def indexed(self) -> bool:
+        """Whether index_history has finished in this clone."""
+        return indexed(self.workdir)
+
+    def index_history(self) -> None:
+        """Write the changed-path filters (see index_history)."""
+        index_history(self.workdir, env=self._env)

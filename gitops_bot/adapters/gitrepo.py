@@ -2,7 +2,6 @@
 
 import re
 import subprocess
-import threading
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from io import BufferedReader
@@ -11,7 +10,7 @@ from typing import cast
 
 import git
 
-from gitops_bot.adapters.gitclone import clone_into, index_history, indexed
+from gitops_bot.adapters.gitclone import Clone
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
@@ -30,8 +29,6 @@ _FS, _RS = "\x1f", "\x1e"
 # commit into the culprit walk. The fields a committer controls come last.
 _COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%P{_FS}%an <%ae>{_FS}%B"
 _HEADER = re.compile(r"^[0-9a-f]{40}\x1f\d+\x1f(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?\x1f")
-# How long git work waits for a clone in progress before failing (the caller retries later).
-CLONE_WAIT = 900.0
 _CLONE_CONFIG = {
     "user.name": BOT_NAME,
     "user.email": BOT_EMAIL,
@@ -53,71 +50,48 @@ class GitRepo:
         self.url, self.branch, self.workdir = url, branch, workdir
         self.remote_ref = f"origin/{branch}"
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
-        self._repo: git.Repo | None = None
-        self._env: dict[str, str] = {}
-        self._ready = threading.Event()
-        self.clone_error: str | None = None  # why the last clone attempt failed (shown by /healthz)
-        if (workdir / ".git").exists():
-            self._open()
+        self._clone = Clone(url, branch, workdir, config=_CLONE_CONFIG)
+        if self._clone.exists():
+            self._clone.open()
         elif not defer_clone:
-            self.clone()
-            self.index_history()
+            self._clone.make()
+            self._clone.index_history()
         else:
-            try:  # the engine's lock file sits beside the clone-to-be
-                workdir.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise GitError(f"cannot create {workdir.parent}: {e.strerror or e}") from e
+            self._clone.make_room()
+
+    # The clone itself (adapters/gitclone.py): every git call below goes through `repo`, which
+    # waits while a background clone is still being made.
 
     def clone(self) -> None:
-        """Make the full clone if there is none yet; every git call waits for this (idempotent)."""
-        if self._ready.is_set():
-            return
-        try:
-            clone_into(self.url, self.branch, self.workdir, env=self._env, config=_CLONE_CONFIG)
-        except GitError as e:
-            self.clone_error = f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}"
-            raise GitError(self.clone_error) from e
-        self.clone_error = None
-        self._open()
-
-    def _open(self) -> None:
-        try:
-            repo = git.Repo(self.workdir)
-            origin = repo.remotes.origin.url
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError, AttributeError) as e:
-            raise GitError(f"{self.workdir} is not a usable clone of {self.url}: {_why(e)}") from e
-        if origin != self.url:
-            raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
-        repo.git.update_environment(**self._env)
-        self._repo = repo
-        self._ready.set()
+        """Make the full clone if there is none yet (idempotent)."""
+        self._clone.make()
 
     @property
     def ready(self) -> bool:
         """Whether the clone is complete (before that, git work waits)."""
-        return self._ready.is_set()
+        return self._clone.ready
+
+    @property
+    def clone_error(self) -> str | None:
+        """Why the last clone attempt failed, if it did."""
+        return self._clone.error
 
     @property
     def repo(self) -> git.Repo:
-        """The GitPython repo, once the clone is complete (waits for a clone in progress)."""
-        if not self._ready.wait(CLONE_WAIT):
-            raise GitError(f"the clone of {self.url} is not complete after {CLONE_WAIT:.0f} s")
-        assert self._repo is not None
-        return self._repo
+        """The GitPython repo, once the clone is complete."""
+        return self._clone.repo
 
     def update_environment(self, **env: str) -> None:
         """Environment for every later git command of this clone, the clone itself included."""
-        self._env.update(env)
-        if self._repo is not None:
-            self._repo.git.update_environment(**env)
+        self._clone.update_environment(**env)
 
     def indexed(self) -> bool:
-        """Whether the changed-path filters are written (index_history has finished)."""
-        return indexed(self.workdir)
+        """Whether the changed-path filters are written."""
+        return self._clone.indexed()
 
     def index_history(self) -> None:
         """Write the changed-path filters that make path-limited walks cheap (seconds on 50k commits)."""
-        index_history(self.workdir, env=self._env)
+        self._clone.index_history()
 
     def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
         try:

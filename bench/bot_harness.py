@@ -146,7 +146,7 @@ class Probe:
     def attach(self, repo: GitRepo) -> None:
         """Instrument one GitRepo instance (instance attributes shadow its methods)."""
         repo._git = self.wrap(lambda *a: _git_label(a), repo._git)  # type: ignore[method-assign]
-        repo.read = self.wrap(lambda *a: "cat-file --batch (read blobs)", repo.read)  # type: ignore[method-assign]
+        repo.read_bytes = self.wrap(lambda *a: "cat-file --batch (read blobs)", repo.read_bytes)  # type: ignore[method-assign]
         repo.push = self.wrap(lambda *a: "push", repo.push)  # type: ignore[method-assign]
         repo.head_sha = self.wrap(lambda *a: "head sha (GitPython refs)", repo.head_sha)  # type: ignore[method-assign]
 

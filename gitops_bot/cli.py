@@ -12,17 +12,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.audit import audit_records, audit_table
 from gitops_bot.app.config import load_config
-from gitops_bot.app.engine import Outcome
+from gitops_bot.app.engine import Engine, Outcome
+from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.policy_files import check_policies, load_policies
+from gitops_bot.app.policy_status import report, resolve_all
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.wiring import make_engine
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.policy_schema import json_schema
 from gitops_bot.core.route import Routed
+from gitops_bot.core.templates import label_bindings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,17 +49,28 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--version")
         c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
         c.add_argument("--json" if name == "culprit" else "--dry-run", action="store_true")
+        c.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
     audit = sub.add_parser("audit", help="list rollbacks recorded in git")
     audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     audit.add_argument("--json", action="store_true")
     audit.add_argument("--agent")
     policy = sub.add_parser("policy", help="policy tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    check = policy_sub.add_parser("check", help="validate RollbackPolicy files")
-    check.add_argument("dir", nargs="?", type=Path, default=Path("policies"))
+    check = policy_sub.add_parser(
+        "check", help="validate RollbackPolicy files (and resolve them with --config)"
+    )
+    check.add_argument(
+        "dir", nargs="?", type=Path, help="policy folder (default: the config's, else policies/)"
+    )
+    check.add_argument("--config", type=Path, help="also resolve every field against the repo's head")
+    check.add_argument(
+        "--label", action="append", default=[], metavar="NAME=VALUE", help="fix a label, e.g. env=prod"
+    )
+    policy_sub.add_parser("schema", help="print the RollbackPolicy JSON Schema (policies/schema.json)")
     good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
     good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
     good.add_argument("--agent", required=True)
+    good.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
     watch = sub.add_parser(
         "watch-good", help="tag versions that baked with no alert as known-good (one pass)"
     )
@@ -69,7 +85,8 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
     if not candidates:
         raise UsageError(f"no policy named {args.policy!r}")
     policy = candidates[0]
-    labels = {"alertname": "ManualRollback", policy.agent_label: args.agent}
+    extra = _labels(args.label)
+    labels = {**extra, "alertname": "ManualRollback", policy.agent_label: args.agent}
     if args.version and policy.version_label:
         labels[policy.version_label] = args.version
     alert = Alert(
@@ -81,7 +98,42 @@ def _manual(args: argparse.Namespace, engine_policies: tuple[Policy, ...], who: 
         generator_url="",
         fingerprint="manual",
     )
-    return Routed(alert=alert, policy=policy, agent=args.agent, version=args.version, approved_by=who)
+    bound, why = label_bindings(policy.template_labels, labels)
+    if why:
+        raise UsageError(f"policy {policy.name}: {why} (pass --label NAME=VALUE)")
+    return Routed(
+        alert=alert, policy=policy, agent=args.agent, version=args.version, approved_by=who, labels=bound
+    )
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not is_plain_name(value):
+            raise UsageError(f"--label {pair!r}: want NAME=VALUE with a plain value")
+        out[name] = value
+    return out
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if args.config else None
+    folder = args.dir or (config.policies if config else Path("policies"))
+    policies, problems = check_policies(folder)
+    lines: list[str] = []
+    if config is not None and not problems:
+        repo = GitRepo(config.repo_url, config.branch, config.workdir, max_file_bytes=config.max_file_bytes)
+        with Engine(repo, LocalForge(), policies).exclusive():  # `serve` may be using the same clone
+            head = repo.sync()
+            lines, problems = report(resolve_all(repo, head, policies, _labels(args.label)))
+        lines.insert(0, f"resolved against {config.branch} at {head[:12]}:")
+    for line in lines:
+        print(line)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"{len(policies)} polic{'y' if len(policies) == 1 else 'ies'} OK in {folder}")
+    return 1 if problems else 0
 
 
 def _print_outcome(outcome: Outcome, *, as_json: bool) -> int:
@@ -126,13 +178,11 @@ def _run(args: argparse.Namespace) -> int:
         return int(_lab("gitops_bot_lab.demo").run_demo(captured=args.captured))
     if args.command == "demo-github":
         return int(_lab("gitops_bot_lab.demo_github").run_github_demo())
+    if args.command == "policy" and args.policy_command == "schema":
+        print(json.dumps(json_schema(), indent=2, sort_keys=True))
+        return 0
     if args.command == "policy":
-        policies, problems = check_policies(args.dir)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if not problems:
-            print(f"{len(policies)} polic{'y' if len(policies) == 1 else 'ies'} OK in {args.dir}")
-        return 1 if problems else 0
+        return _policy_check(args)
     config = load_config(args.config)
     if args.command == "serve":
         from gitops_bot.app.serve import serve
@@ -153,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "mark-good":
         from gitops_bot.app.known_good import mark_good
 
-        print(mark_good(engine, args.agent, who=who))
+        print(mark_good(engine, args.agent, who=who, labels=_labels(args.label)))
         return 0
     routed = _manual(args, engine.policies, who)
     dry = args.command == "culprit" or args.dry_run

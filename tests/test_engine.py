@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from gitops_bot.core.trailers import TRAILER_KEYS, parse_trailers
+from gitops_bot.core.trailers import REF_KEYS, TRAILER_KEYS, parse_trailers
 from tests.conftest import EngineFactory, make_alert, make_policy
 from tests.gitfix import Remote, agent_config, agent_files, deployment, git
 
@@ -31,7 +31,8 @@ def test_plain_release_is_rolled_back_to_the_previous_version(
     )
     assert 'version: "2026.05.2"' in remote.show("agents/billing-agent/agent.yaml")
     trailers = trailers_of(remote)
-    assert tuple(trailers) == TRAILER_KEYS
+    assert tuple(trailers) == TRAILER_KEYS + REF_KEYS  # the image is a reference: the refs say which
+    assert trailers["Rollback-From-Ref"] == f"registry.example.com/agents/billing-agent:{ROGUE}"
     assert trailers["Rollback-Of"] == culprit
     assert trailers["Rollback-From"] == ROGUE and trailers["Rollback-To"] == "2026.05.2"
     assert trailers["Approved-By"] == "auto" and trailers["Alert-Fingerprint"] == "3ecc831ed00f1c68"

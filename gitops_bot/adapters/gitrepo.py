@@ -45,9 +45,18 @@ def _at(ts: str) -> datetime:
 class GitRepo:
     """A working clone that tracks one branch of one remote."""
 
-    def __init__(self, url: str, branch: str, workdir: Path, *, defer_clone: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        workdir: Path,
+        *,
+        max_file_bytes: int = 1024 * 1024,
+        defer_clone: bool = False,
+    ) -> None:
         """Open the clone in workdir, else clone now (defer_clone: when clone() is called)."""
         self.url, self.branch, self.workdir = url, branch, workdir
+        self.max_file_bytes = max_file_bytes  # manifests over this are refused before parsing
         self.remote_ref = f"origin/{branch}"
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
         self._clone = Clone(url, branch, workdir, config=_CLONE_CONFIG)
@@ -118,7 +127,12 @@ class GitRepo:
         return self.repo.head.commit.hexsha
 
     def read(self, rev: str, path: str) -> str | None:
-        """A file's text at a revision, or None when it does not exist there."""
+        """A file's text at a revision for display (undecodable bytes shown as U+FFFD), or None."""
+        data = self.read_bytes(rev, path)
+        return data.decode("utf-8", errors="replace") if data is not None else None
+
+    def read_bytes(self, rev: str, path: str) -> bytes | None:
+        """A file's exact bytes at a revision, or None when it does not exist there."""
         try:
             _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
         except ValueError:
@@ -126,7 +140,11 @@ class GitRepo:
         except git.GitCommandError as e:
             raise GitError(f"cannot read {path} at {rev}: {_why(e)}") from e
         is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
-        return data.decode("utf-8", errors="replace") if is_blob else None
+        return bytes(data) if is_blob else None
+
+    def list_files(self, rev: str) -> list[str]:
+        """Every file path at a revision."""
+        return self._git("ls-tree", "-r", "-z", "--name-only", rev).split("\0")[:-1] if rev else []
 
     def list_dir(self, rev: str, path: str) -> list[str]:
         """Names of the entries directly inside a folder at a revision (empty if absent)."""
@@ -238,7 +256,7 @@ class GitRepo:
             raise GitError(f"merge-base failed: {_why(e)}") from e
         return True
 
-    def commit_files(self, files: dict[str, str], message: str, *, parent: str) -> str:
+    def commit_files(self, files: dict[str, bytes], message: str, *, parent: str) -> str:
         """Write files and commit them as the bot on top of parent; return the new sha.
 
         The files were computed from `parent`: if the work tree moved meanwhile (someone else
@@ -248,7 +266,7 @@ class GitRepo:
             raise PushRejectedError(f"work tree moved from {parent[:12]} to {head[:12]} before the commit")
         for name, text in files.items():
             path = self.workdir / name
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text)  # exact bytes: no newline or encoding translation
         self._git("add", "--", *files)
         msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")

@@ -5,11 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from gitops_bot.app.config_schema import ConfigDoc
 from gitops_bot.core.durations import parse_duration
+from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.errors import ConfigError
-
-FORGES = ("local", "github")
+from gitops_bot.core.schema_errors import problems
 
 
 @dataclass(frozen=True)
@@ -30,29 +32,9 @@ class Config:
     resync_seconds: float = 60.0
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     raw: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
-
-
-def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    value = raw.get(key) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: must be a mapping")
-    return value
-
-
-def _text(section: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-    value = section.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{where}.{key}: required, a non-empty string")
-    return value
-
-
-def _seconds(section: dict[str, Any], key: str, where: str, default: str) -> float:
-    try:
-        return parse_duration(section.get(key, default)).total_seconds()
-    except ValueError as e:
-        raise ConfigError(f"{where}.{key}: {e}") from e
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -62,37 +44,49 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def parse_config(raw: object, *, base: Path) -> Config:
-    """Validate a loaded gitops-bot.yaml mapping."""
+def _seconds(text: str) -> float:
+    return parse_duration(text).total_seconds()
+
+
+def _validate(raw: object) -> ConfigDoc:
     if not isinstance(raw, dict):
         raise ConfigError("config must be a mapping")
-    repo, forge, server = _section(raw, "repo"), _section(raw, "forge"), _section(raw, "server")
-    kind = forge.get("kind", "local")
-    if kind not in FORGES:
-        raise ConfigError(f"forge.kind: must be one of {', '.join(FORGES)}, got {kind!r}")
-    url = _text(repo, "url", "repo")
+    try:
+        # An empty section (`alertmanager:`) means its defaults; an empty unknown key is still an error.
+        return ConfigDoc.model_validate(
+            {k: v for k, v in raw.items() if v is not None or k not in ConfigDoc.model_fields}
+        )
+    except ValidationError as e:
+        lines = [f"{key}: {problem}" for key, problem in problems(ConfigDoc, e)]
+        raise ConfigError("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)) from e
+
+
+def parse_config(raw: object, *, base: Path) -> Config:
+    """Validate a loaded gitops-bot.yaml mapping against the schema."""
+    doc = _validate(raw)
+    url = doc.repo.url
     if "://" not in url and not url.startswith(("/", "git@")) and ":" not in url:
         url = str((base / url).resolve())
-    host, port = _listen(_text(server, "listen", "server", "127.0.0.1:8080"))
-    am, prom = _section(raw, "alertmanager"), _section(raw, "prometheus")
-    alertmanager, prometheus = am.get("url"), prom.get("url")
-    good = _section(raw, "watch_good")
+    host, port = _listen(doc.server.listen)
+    am, prom = doc.alertmanager, doc.prometheus
+    github = doc.forge.github.model_dump(exclude_none=True) if doc.forge.github else {}
     return Config(
         repo_url=url,
-        branch=_text(repo, "branch", "repo", "main"),
-        workdir=(base / _text(repo, "workdir", "repo", ".gitops-bot/repo")).resolve(),
-        forge=kind,
+        branch=doc.repo.branch,
+        workdir=(base / doc.repo.workdir).resolve(),
+        forge=doc.forge.kind,
         listen_host=host,
         listen_port=port,
-        token_env=_text(server, "alertmanager_token_env", "server", "GITOPS_BOT_ALERT_TOKEN"),
-        policies=(base / _text(raw, "policies", "config", "policies/")).resolve(),
-        github=_section(forge, "github"),
-        alertmanager_url=alertmanager if isinstance(alertmanager, str) else None,
-        prometheus_url=prometheus if isinstance(prometheus, str) else None,
-        resync_seconds=_seconds(am, "resync", "alertmanager", "1m"),
-        recovery_poll_seconds=_seconds(prom, "poll", "prometheus", "10s"),
-        watch_good_seconds=_seconds(good, "interval", "watch_good", "5m") if good else None,
-        raw=raw,
+        token_env=doc.server.alertmanager_token_env,
+        policies=(base / doc.policies).resolve(),
+        github=github,
+        alertmanager_url=am.url if am else None,
+        prometheus_url=prom.url if prom else None,
+        resync_seconds=_seconds(am.resync if am else "1m"),
+        recovery_poll_seconds=_seconds(prom.poll if prom else "10s"),
+        watch_good_seconds=_seconds(doc.watch_good.interval) if doc.watch_good else None,
+        max_file_bytes=doc.repo.max_file_bytes,
+        raw=dict(raw) if isinstance(raw, dict) else {},
         base=base,
     )
 

@@ -59,6 +59,7 @@ class Engine:
         self.gate, self.crash = gate, crash
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
+        self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -88,6 +89,8 @@ class Engine:
         with self.exclusive():
             for attempt in range(1, self.max_attempts + 1):
                 head = self.repo.sync()
+                for hook in self.after_sync:
+                    hook(head)
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)

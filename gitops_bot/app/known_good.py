@@ -1,26 +1,30 @@
 """`mark-good`: tag the branch head as a known-good version of one agent."""
 
+from collections.abc import Mapping
+
 from gitops_bot.app.engine import Engine
+from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import UsageError
-from gitops_bot.core.paths import expand, is_plain_name
+from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.refs import known_good_tag
 from gitops_bot.core.versions import display_version
-from gitops_bot.core.yamlpath import read_value
 
 
-def mark_good(engine: Engine, agent: str, *, who: str) -> str:
+def mark_good(engine: Engine, agent: str, *, who: str, labels: Mapping[str, str] | None = None) -> str:
     """Tag `known-good/<agent>/<short sha>` on the head and push it; return what was done."""
     if not is_plain_name(agent):
         raise UsageError(f"--agent {agent!r} is not a plain agent name")
     with engine.exclusive():  # `serve` may be using the same clone
-        return _mark(engine, agent, who)
+        return _mark(engine, agent, who, dict(labels or {}))
 
 
-def _mark(engine: Engine, agent: str, who: str) -> str:
+def _mark(engine: Engine, agent: str, who: str, labels: dict[str, str]) -> str:
     repo = engine.repo
     head = repo.sync()
     for policy in engine.policies:
-        values = [read_value(repo.read(head, expand(f.file, agent)), f.path) for f in policy.fields]
+        if any(name not in labels for name in policy.template_labels):
+            continue  # this policy's files need --label for e.g. {env}
+        values = values_at(repo, head, policy, {**labels, "agent": agent})
         if any(v is not None for v in values):
             shown = ", ".join(display_version(v) for v in values if v is not None)
             name = known_good_tag(agent, head)

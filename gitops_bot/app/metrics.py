@@ -1,6 +1,6 @@
 """Prometheus metrics of the bot itself, in a registry per instance."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -49,6 +49,13 @@ class Metrics:
             "gitops_bot_alert_to_recovery_seconds",
             "From the alert starting to the agent recovering.",
             buckets=(10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+
+        self.policy_unresolved = Gauge(
+            "gitops_bot_policy_unresolved",
+            "1 while a policy resolves no agent at the repo head (every alert it claims would find nothing).",
+            ["policy"],
             registry=self.registry,
         )
 

@@ -1,11 +1,12 @@
 """Gathers the repo state one alert needs and runs the pure decisions over it."""
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.manifests import Files, field_files, read_fields, read_files, values_at, values_of
 from gitops_bot.core.culprit import (
     CommitInfo,
     Culprit,
@@ -19,45 +20,14 @@ from gitops_bot.core.culprit import (
 )
 from gitops_bot.core.errors import YamlPathError
 from gitops_bot.core.limits import check_limits, lookback
-from gitops_bot.core.paths import expand
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.readings import judge_reads
 from gitops_bot.core.refs import known_good_prefix
 from gitops_bot.core.route import Routed
 from gitops_bot.core.target import KnownGood, Target, apply_changes, choose_target, plan_changes
 from gitops_bot.core.trailers import rollback_message
 from gitops_bot.core.versions import display_version
-from gitops_bot.core.yamlpath import check_yaml, read_value
-
-
-def _texts(repo: GitRepo, rev: str, policy: Policy, agent: str) -> dict[str, str | None]:
-    """Each of the agent's version files at a revision, read once (None when absent)."""
-    return {file: repo.read(rev, file) for file in _files(policy, agent)}
-
-
-def _values(texts: dict[str, str | None], policy: Policy, agent: str) -> Values:
-    return tuple(read_value(texts[expand(f.file, agent)], f.path) for f in policy.fields)
-
-
-def values_at(repo: GitRepo, rev: str, policy: Policy, agent: str) -> Values:
-    """An agent's version-field values at a revision (None where a file or path is missing)."""
-    return _values(_texts(repo, rev, policy, agent), policy, agent)
-
-
-def _broken(texts: dict[str, str | None]) -> list[str]:
-    """Files that exist but do not parse: a rollback must not half-apply around them."""
-    broken = []
-    for file, text in texts.items():
-        try:
-            if text is not None:
-                check_yaml(text)
-        except YamlPathError as e:
-            broken.append(f"{file} ({e})")
-    return broken
-
-
-def _files(policy: Policy, agent: str) -> list[str]:
-    return sorted({expand(f.file, agent) for f in policy.fields})
 
 
 def history_paths(files: list[str]) -> list[str]:
@@ -71,12 +41,14 @@ def history_paths(files: list[str]) -> list[str]:
 
 
 @contextmanager
-def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator[Iterator[Snapshot]]:
-    commits = repo.commits(head, history_paths(_files(policy, agent)))
+def _snapshots(
+    repo: GitRepo, head: str, policy: Policy, bindings: Mapping[str, str]
+) -> Iterator[Iterator[Snapshot]]:
+    commits = repo.commits(head, history_paths(field_files(policy, bindings)))
 
     def snapshots() -> Iterator[Snapshot]:
         for commit in commits:
-            yield Snapshot(commit=commit, values=values_at(repo, commit.sha, policy, agent))
+            yield Snapshot(commit=commit, values=values_at(repo, commit.sha, policy, bindings))
 
     try:
         yield snapshots()
@@ -84,45 +56,53 @@ def _snapshots(repo: GitRepo, head: str, policy: Policy, agent: str) -> Iterator
         commits.close()  # stops git once the walk has passed the culprit
 
 
-def _known_good(repo: GitRepo, policy: Policy, agent: str, culprit: CommitInfo) -> tuple[KnownGood, ...]:
+def _known_good(
+    repo: GitRepo, policy: Policy, bindings: Mapping[str, str], culprit: CommitInfo
+) -> tuple[KnownGood, ...]:
     if not culprit.parents:
         return ()
     found = []
-    for tag, sha in repo.tags([f"refs/tags/{known_good_prefix(agent)}"]):
+    for tag, sha in repo.tags([f"refs/tags/{known_good_prefix(bindings['agent'])}"]):
         if repo.is_ancestor(sha, culprit.parents[0]):
-            found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, agent)))
+            found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, bindings)))
     return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))
 
 
-def _shown(values: Values, keys: tuple[int, ...]) -> str:
-    return display_version(values[keys[0]]) if keys else "<none>"
+def _prefixes(policy: Policy) -> tuple[str, ...]:
+    return tuple(f.version_prefix for f in policy.fields)
 
 
-def version_commit(repo: GitRepo, head: str, policy: Policy, agent: str) -> tuple[Values, Culprit | None]:
+def _shown(policy: Policy, values: Values, keys: tuple[int, ...]) -> tuple[str, str]:
+    """The version as alerts name it, and the full reference behind it."""
+    if not keys:
+        return "<none>", ""
+    return display_version(values[keys[0]], _prefixes(policy)[keys[0]]), values[keys[0]] or ""
+
+
+def version_commit(
+    repo: GitRepo, head: str, policy: Policy, bindings: Mapping[str, str]
+) -> tuple[Values, Culprit | None]:
     """The agent's current values and the commit that gave them (None for an unknown agent)."""
-    current = values_at(repo, head, policy, agent)
+    current = values_at(repo, head, policy, bindings)
     if all(v is None for v in current):
         return current, None
     keys = key_fields(current, None)
-    with _snapshots(repo, head, policy, agent) as history:
+    with _snapshots(repo, head, policy, bindings) as history:
         return current, find_culprit(history, current, keys)
 
 
 def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
     """Decide the rollback for one routed alert against the synced head."""
-    policy, agent, alert = routed.policy, routed.agent, routed.alert
-    texts = _texts(repo, head, policy, agent)
-    current = _values(texts, policy, agent)
-    if all(v is None for v in current):
-        return Verdict(
-            "ignore", f"unknown agent {agent!r}: none of its version fields exist", "unknown_agent"
-        )
-    if broken := _broken(texts):
-        return Verdict("escalate", f"cannot restore {agent} cleanly: {'; '.join(broken)}", "unrestorable")
-    if verdict := stale_version(current, routed.version):
+    policy, agent, alert, bindings = routed.policy, routed.agent, routed.alert, routed.bindings
+    files = read_files(repo, head, policy, bindings)
+    reads = read_fields(files, policy, bindings, max_bytes=repo.max_file_bytes)
+    if verdict := judge_reads(policy, agent, reads):
         return verdict
-    keys = key_fields(current, routed.version)
-    with _snapshots(repo, head, policy, agent) as history:
+    current = values_of(reads)
+    if verdict := stale_version(current, routed.version, _prefixes(policy)):
+        return verdict
+    keys = key_fields(current, routed.version, _prefixes(policy))
+    with _snapshots(repo, head, policy, bindings) as history:
         culprit = find_culprit(history, current, keys)
     if culprit is None:
         return Verdict(
@@ -136,26 +116,36 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
     records = repo.rollbacks(since=since) if since < now else ()
     if verdict := check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now):
         return verdict
-    target = choose_target(culprit, current, _known_good(repo, policy, agent, culprit.commit))
+    target = choose_target(culprit, current, _known_good(repo, policy, bindings, culprit.commit))
     if isinstance(target, Verdict):
         return target
-    return _build(routed, texts, head=head, current=current, keys=keys, culprit=culprit.commit, target=target)
+    return _build(
+        routed,
+        files,
+        head=head,
+        current=current,
+        keys=keys,
+        culprit=culprit.commit,
+        target=target,
+        max_bytes=repo.max_file_bytes,
+    )
 
 
 def _build(
     routed: Routed,
-    texts: dict[str, str | None],
+    texts: Files,
     *,
     head: str,
     current: Values,
     keys: tuple[int, ...],
     culprit: CommitInfo,
     target: Target,
+    max_bytes: int,
 ) -> Plan | Verdict:
     policy, agent = routed.policy, routed.agent
     try:
-        changes = plan_changes(policy.fields, agent, policy.paths, current, target.values)
-        files = apply_changes({c.file: texts.get(c.file) or "" for c in changes}, changes)
+        changes = plan_changes(policy.fields, routed.bindings, policy.paths, current, target.values)
+        files = apply_changes({c.file: texts.get(c.file) for c in changes}, changes, max_bytes=max_bytes)
     except YamlPathError as e:
         return Verdict("escalate", f"cannot restore {agent} cleanly: {e}", "unrestorable")
     if not files:
@@ -164,8 +154,10 @@ def _build(
             f"restoring {agent} to {target.source} changes no file",
             "nothing_to_restore",
         )
-    from_v, to_v = _shown(current, keys), _shown(target.values, keys)
+    (from_v, from_ref), (to_v, to_ref) = _shown(policy, current, keys), _shown(policy, target.values, keys)
     message = rollback_message(
+        from_ref=from_ref,
+        to_ref=to_ref,
         agent=agent,
         from_version=from_v,
         to_version=to_v,

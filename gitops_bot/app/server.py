@@ -80,10 +80,12 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         # Healthy = alerts are accepted durably and will be handled. `ready` says whether git work
         # can run yet: a new pod serves while its clone is made, and handles the journal after.
         repo = bot.engine.repo
-        if repo.ready:
-            return jsonify({"status": "ok", "ready": True}), 200
-        said = {"lastCloneError": repo.clone_error} if repo.clone_error else {}
-        return jsonify({"status": "cloning", "ready": False, **said}), 200
+        body: dict[str, object] = {"status": "ok" if repo.ready else "cloning", "ready": repo.ready}
+        if repo.clone_error and not repo.ready:
+            body["lastCloneError"] = repo.clone_error
+        if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
+            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
+        return jsonify(body), 200
 
     @app.get("/metrics")
     def metrics() -> Response:

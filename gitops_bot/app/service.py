@@ -37,6 +37,7 @@ class Bot:
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
         self.accepted: deque[tuple[float, Alert]] = deque(maxlen=200)  # for timelines, not state
+        self.unresolved_policies: dict[str, str] = {}  # policy -> why it resolves no agent (/healthz)
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
         self._queue: queue.Queue[Entry | None] = queue.Queue()

@@ -9,16 +9,19 @@ from gitops_bot.app.planner import version_commit
 from gitops_bot.core.bake import alerts_query, bake_decision
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.refs import KNOWN_GOOD_PREFIX, known_good_tag
+from gitops_bot.core.resolution import resolve_policy
 from gitops_bot.core.versions import display_version
 
 log = logging.getLogger("gitops_bot")
 
 
-def agents_of(engine: Engine, head: str, policy: Policy) -> list[str]:
-    """Agents the policy can see: folder names where its path template puts {agent}."""
-    template = policy.fields[0].file
-    prefix = template.split("{agent}", 1)[0]
-    return engine.repo.list_dir(head, prefix) if prefix else []
+def agents_of(engine: Engine, head: str, policy: Policy) -> list[dict[str, str]]:
+    """Agents the policy can see (with the labels that place them), enumerated from the tree."""
+    repo = engine.repo
+    found = resolve_policy(
+        policy, repo.list_files(head), lambda f: repo.read_bytes(head, f), {}, max_bytes=repo.max_file_bytes
+    )
+    return [dict(view.bindings) for view in found.agents]
 
 
 def _quiet(reader: PrometheusReader, url: str | None, query: str) -> bool | None:
@@ -50,12 +53,14 @@ def watch_good_once(
         url = (policy.verify.prometheus if policy.verify else None) or prometheus_url
         with engine.exclusive():  # GitPython's cat-file process is shared with the worker
             agents = agents_of(engine, head, policy)
-        for agent in agents:
+        for bindings in agents:
+            agent = bindings["agent"]
             with engine.exclusive():  # GitPython's cat-file process is shared with the worker
-                current, since = version_commit(engine.repo, head, policy, agent)
+                current, since = version_commit(engine.repo, head, policy, bindings)
             if since is None or bake is None:
                 continue
-            version = display_version(next(v for v in current if v is not None))
+            first = next(i for i, v in enumerate(current) if v is not None)
+            version = display_version(current[first], policy.fields[first].version_prefix)
             seconds = int((now - since.commit.committed_at).total_seconds())
             query = alerts_query(
                 agent_label=policy.agent_label,

@@ -16,6 +16,7 @@ from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.policy_files import load_policies
+from gitops_bot.app.policy_status import PolicyMonitor
 from gitops_bot.app.resync import Resync
 from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
@@ -61,7 +62,13 @@ def make_engine(
     """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point;
     defer_clone: no clone yet means Runtime.start makes it in the background)."""
     policies = load_policies(config.policies) if policies is None else policies
-    repo = GitRepo(config.repo_url, config.branch, config.workdir, defer_clone=defer_clone)
+    repo = GitRepo(
+        config.repo_url,
+        config.branch,
+        config.workdir,
+        max_file_bytes=config.max_file_bytes,
+        defer_clone=defer_clone,
+    )
     forge = make_forge(config, crash)
     engine = Engine(repo, forge, policies, gate=make_gate(config, policies, reader), crash=crash)
     github = _github(engine)
@@ -117,6 +124,7 @@ class Runtime:
         )
         self._stop = threading.Event()
         self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
+        self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def start(self) -> None:
         """Replay the journal and start the worker; every other loop once the clone is complete.
@@ -154,7 +162,8 @@ class Runtime:
             log.warning("changed-path index not written (walks stay correct, only slower): %s", e)
 
     def _start_loops(self) -> None:
-        """Resume open recovery watches from git and start the watcher, PR, resync, watch-good loops."""
+        """Resume open recovery watches from git; start the policy, watcher, PR, resync, watch-good loops."""
+        self.policy_status.start()
         try:
             resumed = self.watcher.resume()
             if resumed:
@@ -185,6 +194,7 @@ class Runtime:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         with self._life:
             self._stop.set()
+        self.policy_status.stop()
         if self._good is not None:
             self._good.stop()
         if self.resync is not None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from gitops_bot.core.kinds import ReasonCode, VerdictKind
 from gitops_bot.core.trailers import message_trailers, says_never
-from gitops_bot.core.versions import matches_version
+from gitops_bot.core.versions import matches_version, unmatched_prefix
 
 Values = tuple[str | None, ...]
 
@@ -53,20 +53,32 @@ class Verdict:
     code: ReasonCode = "other"
 
 
-def key_fields(current: Values, version: str | None) -> tuple[int, ...]:
+def _prefix(prefixes: tuple[str, ...], i: int) -> str:
+    return prefixes[i] if i < len(prefixes) else ""
+
+
+def key_fields(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> tuple[int, ...]:
     """Fields that carry the alert's version; all present fields when it names none."""
     present = tuple(i for i, v in enumerate(current) if v is not None)
     if version:
-        matching = tuple(i for i in present if matches_version(current[i], version))
+        matching = tuple(i for i in present if matches_version(current[i], version, _prefix(prefixes, i)))
         if matching:
             return matching
     return present
 
 
-def stale_version(current: Values, version: str | None) -> Verdict | None:
+def stale_version(current: Values, version: str | None, prefixes: tuple[str, ...] = ()) -> Verdict | None:
     """An alert naming a version no field holds any more is stale (rolled back or forward)."""
-    if version and not any(matches_version(v, version) for v in current):
+    if version and not any(matches_version(v, version, _prefix(prefixes, i)) for i, v in enumerate(current)):
         shown = ", ".join(v for v in current if v is not None) or "<none>"
+        near = [v for v in current if v is not None and unmatched_prefix(v, version)]
+        if near:  # `v1.4.0` for an alert saying `1.4.0`: a missing versionPrefix, not a stale alert
+            return Verdict(
+                "escalate",
+                f"version {version} is not deployed as written, but {near[0]} carries it behind a prefix: "
+                f"set versionPrefix: {unmatched_prefix(near[0], version)} on the field if that is the same version",
+                "stale_version",
+            )
         return Verdict(
             "ignore",
             f"stale alert: version {version} is not deployed (current: {shown})",

@@ -27,6 +27,7 @@ ReasonCode = Literal[
     "no_previous_version",
     "nothing_to_restore",
     "unrestorable",
+    "unreadable",
     "limit",
     "breaker",
     "not_firing",

@@ -7,13 +7,11 @@ _AGENT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$")
 
 
 def is_plain_name(value: str) -> bool:
-    """Whether a label value is safe to put into a path: no separators, no dot-dot, not empty."""
-    return bool(_AGENT_NAME.match(value)) and ".." not in value
+    """Whether a label value is safe to put into a path: no separators, no dot-dot, not empty.
 
-
-def expand(template: str, agent: str) -> str:
-    """Put the agent's name into a path template."""
-    return template.replace("{agent}", agent)
+    fullmatch, not match: `$` would let a trailing newline through.
+    """
+    return bool(_AGENT_NAME.fullmatch(value)) and ".." not in value
 
 
 @lru_cache(maxsize=256)

@@ -18,6 +18,6 @@ class Plan:
     from_version: str
     to_version: str
     target_source: str
-    files: dict[str, str]
+    files: dict[str, bytes]
     message: str
     head: str

@@ -1,23 +1,21 @@
-"""RollbackPolicy documents parsed and validated into frozen dataclasses (pure)."""
+"""RollbackPolicy documents validated by the schema into frozen dataclasses (pure)."""
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+
+from pydantic import ValidationError
 
 from gitops_bot.core.durations import parse_duration
+from gitops_bot.core.edits import format_for
+from gitops_bot.core.errors import YamlPathError
 from gitops_bot.core.matchers import Matcher, parse_matcher
 from gitops_bot.core.paths import file_in_paths
-from gitops_bot.core.promql import template_problems
-from gitops_bot.core.validate import Problems, choice, duration, get_typed, str_list
-from gitops_bot.core.yamlpath import parse_path
+from gitops_bot.core.policy_schema import ActionSpec, AgentSpec, LimitSpec, RollbackPolicyDoc, VerifySpec
+from gitops_bot.core.schema_errors import problems
+from gitops_bot.core.templates import expand, placeholders
 
-MODES = ("auto", "veto-window", "approval", "dry-run")
-MERGE_METHODS = ("merge", "squash", "rebase")
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
-ON_PROMETHEUS_ERROR = ("proceed", "hold")
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,7 @@ class VersionField:
 
     file: str
     path: str
+    version_prefix: str = ""  # the field writes `v1.4.0` where alerts say `1.4.0`
 
 
 @dataclass(frozen=True)
@@ -84,168 +83,120 @@ class Policy:
     fleet: Limit | None
     verify: Verify | None = None
 
-
-def _limit(raw: object, errs: Problems, at: str) -> Limit | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        errs.add(at, "must be a mapping {max: N, window: 1h}")
-        return None
-    max_ = raw.get("max")
-    if not isinstance(max_, int) or isinstance(max_, bool) or max_ < 0:
-        errs.add(f"{at}.max", f"must be a whole number >= 0, got {max_!r}")
-        return None
-    try:
-        return Limit(max=max_, window=parse_duration(raw.get("window")))
-    except ValueError as e:
-        errs.add(f"{at}.window", str(e))
-        return None
+    @property
+    def template_labels(self) -> tuple[str, ...]:
+        """Alert labels the templates use besides the agent's (`{env}`, `{cluster}` …)."""
+        names = [n for f in self.fields for t in (f.file, f.path) for n in placeholders(t)]
+        names += [n for p in self.paths for n in placeholders(p)]
+        return tuple(dict.fromkeys(n for n in names if n != "agent"))
 
 
-def _action(raw: Mapping[str, Any], errs: Problems) -> Action:
-    appr = raw.get("approvers") or {}
-    if not isinstance(appr, dict):
-        errs.add("spec.action.approvers", "must be a mapping")
-        appr = {}
+def _limit(spec: LimitSpec | None) -> Limit | None:
+    return Limit(max=spec.max, window=parse_duration(spec.window)) if spec else None
+
+
+def _action(spec: ActionSpec) -> Action:
     return Action(
-        mode=choice(raw.get("mode"), MODES, "auto", errs, "spec.action.mode"),
-        veto_window=duration(raw.get("vetoWindow"), timedelta(minutes=5), errs, "spec.action.vetoWindow"),
+        mode=spec.mode,
+        veto_window=parse_duration(spec.vetoWindow),
         approvers=Approvers(
-            permission=choice(
-                appr.get("permission"),
-                PERMISSIONS,
-                "write",
-                errs,
-                "spec.action.approvers.permission",
-            ),
-            users=str_list(appr.get("users"), errs, "spec.action.approvers.users"),
-            teams=str_list(appr.get("teams"), errs, "spec.action.approvers.teams"),
+            permission=spec.approvers.permission,
+            users=tuple(spec.approvers.users),
+            teams=tuple(spec.approvers.teams),
         ),
-        merge_method=choice(raw.get("mergeMethod"), MERGE_METHODS, "merge", errs, "spec.action.mergeMethod"),
-        labels=str_list(raw.get("labels"), errs, "spec.action.labels"),
+        merge_method=spec.mergeMethod,
+        labels=tuple(spec.labels),
     )
 
 
-def _verify(raw: object, errs: Problems) -> Verify | None:
-    if raw is None:
+def _verify(spec: VerifySpec | None) -> Verify | None:
+    if spec is None:
         return None
-    if not isinstance(raw, dict):
-        errs.add("spec.verify", "must be a mapping")
-        return None
-    texts = {}
-    for key in ("prometheus", "still_firing", "recovered"):
-        value = raw.get(key)
-        if value is not None and not (isinstance(value, str) and value.strip()):
-            errs.add(f"spec.verify.{key}", "must be a non-empty string")
-            value = None
-        elif value is not None and key != "prometheus":
-            for problem in template_problems(value):
-                errs.add(f"spec.verify.{key}", problem)
-        texts[key] = value
     return Verify(
-        prometheus=texts["prometheus"],
-        still_firing=texts["still_firing"],
-        recovered=texts["recovered"],
-        timeout=duration(raw.get("timeout"), timedelta(minutes=10), errs, "spec.verify.timeout"),
-        on_prometheus_error=(
-            choice(
-                raw.get("onPrometheusError"),
-                ON_PROMETHEUS_ERROR,
-                "hold",
-                errs,
-                "spec.verify.onPrometheusError",
-            )
-            if raw.get("onPrometheusError") is not None
-            else None
-        ),
-        bake_time=duration(raw.get("bakeTime"), timedelta(hours=1), errs, "spec.verify.bakeTime"),
+        prometheus=spec.prometheus,
+        still_firing=spec.still_firing,
+        recovered=spec.recovered,
+        timeout=parse_duration(spec.timeout),
+        on_prometheus_error=spec.onPrometheusError,
+        bake_time=parse_duration(spec.bakeTime),
     )
 
 
-def _fields(raw: object, paths: tuple[str, ...], errs: Problems) -> tuple[VersionField, ...]:
-    if not isinstance(raw, list) or not raw:
-        errs.add("spec.agent.version.fields", "must be a non-empty list of {file, path}")
-        return ()
+def _field_problems(raw: object) -> list[tuple[str, str]]:
+    """Checks across keys, on the raw document so they are reported next to schema errors."""
+    agent = _dig(raw, "spec", "agent")
+    paths = agent.get("paths") if isinstance(agent, dict) else None
+    fields = _dig(agent, "version", "fields")
+    if not isinstance(fields, list):
+        return []
+    globs = tuple(_dummy(p) for p in paths if isinstance(p, str)) if isinstance(paths, list) else ()
     out = []
-    for i, item in enumerate(raw):
-        key = f"spec.agent.version.fields[{i}]"
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("file"), str)
-            or not isinstance(item.get("path"), str)
-        ):
-            errs.add(key, "must be a mapping with string keys file and path")
+    for i, item in enumerate(fields):
+        file, path = (item.get("file"), item.get("path")) if isinstance(item, dict) else (None, None)
+        if not isinstance(file, str) or not isinstance(path, str):
             continue
+        key = f"spec.agent.version.fields[{i}]"
         try:
-            parse_path(item["path"])
-        except ValueError as e:
-            errs.add(f"{key}.path", str(e))
-        if "{agent}" not in item["file"]:
-            errs.add(f"{key}.file", "must contain {agent} so each agent has its own file")
-        if paths and not file_in_paths(
-            item["file"].replace("{agent}", "x"), tuple(p.replace("{agent}", "x") for p in paths)
-        ):
-            errs.add(f"{key}.file", f"{item['file']!r} is outside spec.agent.paths")
-        out.append(VersionField(file=item["file"], path=item["path"]))
-    return tuple(out)
+            format_for(file)
+        except YamlPathError as e:
+            out.append((f"{key}.file", str(e)))
+        if "agent" not in placeholders(file) and "agent" not in placeholders(path):
+            out.append(
+                (f"{key}.file", "neither file nor path names {agent}: every agent would read the same value")
+            )
+        if globs and not file_in_paths(_dummy(file), globs):
+            out.append((f"{key}.file", f"{file!r} is outside spec.agent.paths"))
+    return out
+
+
+def _dummy(template: str) -> str:
+    return expand(template, {name: "x" for name in placeholders(template)})
+
+
+def _dig(raw: object, *keys: str) -> object:
+    for key in keys:
+        raw = raw.get(key) if isinstance(raw, dict) else None
+    return raw
+
+
+def _fields(spec: AgentSpec) -> tuple[VersionField, ...]:
+    default = spec.version.versionPrefix or ""
+    return tuple(
+        VersionField(
+            file=f.file,
+            path=f.path,
+            version_prefix=f.versionPrefix if f.versionPrefix is not None else default,
+        )
+        for f in spec.version.fields
+    )
 
 
 def parse_policy(doc: object, *, where: str) -> tuple[Policy | None, list[str]]:
-    """Validate one document; return the policy (or None) and every problem found."""
-    errs = Problems(where)
+    """Validate one document against the schema; return the policy (or None) and every problem."""
     if not isinstance(doc, dict):
         return None, [f"{where}: document must be a mapping"]
-    if doc.get("apiVersion") != "gitops-bot/v1":
-        errs.add("apiVersion", f"must be gitops-bot/v1, got {doc.get('apiVersion')!r}")
-    if doc.get("kind") != "RollbackPolicy":
-        errs.add("kind", f"must be RollbackPolicy, got {doc.get('kind')!r}")
-    name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
-    if not isinstance(name, str) or not _NAME.match(name):
-        errs.add("metadata.name", f"must be a lowercase DNS-style name, got {name!r}")
-    spec = get_typed(doc, "spec", dict, errs, "") or {}
-    if not spec:
-        errs.add("spec", "is required")
-    matchers = []
-    match_raw = spec.get("match", [])
-    if not isinstance(match_raw, list):
-        errs.add("spec.match", "must be a list of matchers")
-        match_raw = []
-    for i, text in enumerate(match_raw):
-        try:
-            matchers.append(parse_matcher(str(text)))
-        except ValueError as e:
-            errs.add(f"spec.match[{i}]", str(e))
-    agent = get_typed(spec, "agent", dict, errs, "spec.") or {}
-    label = agent.get("label")
-    if not isinstance(label, str) or not label:
-        errs.add("spec.agent.label", "is required (the alert label naming the agent)")
-    paths = str_list(agent.get("paths"), errs, "spec.agent.paths")
-    if not paths:
-        errs.add("spec.agent.paths", "must list the files that belong to an agent")
-    version = get_typed(agent, "version", dict, errs, "spec.agent.") or {}
-    vlabel = version.get("label")
-    if vlabel is not None and not (isinstance(vlabel, str) and vlabel):
-        errs.add("spec.agent.version.label", "must be a label name")
-    fields = _fields(version.get("fields"), paths, errs)
-    action = _action(get_typed(spec, "action", dict, errs, "spec.") or {}, errs)
-    limits = get_typed(spec, "limits", dict, errs, "spec.") or {}
-    per_agent = _limit(limits.get("perAgent"), errs, "spec.limits.perAgent")
-    fleet = _limit(limits.get("fleet"), errs, "spec.limits.fleet")
-    verify = _verify(spec.get("verify"), errs)
-    if errs.items:
-        return None, errs.items
+    found: list[tuple[str, str]] = []
+    model: RollbackPolicyDoc | None = None
+    try:
+        model = RollbackPolicyDoc.model_validate(doc)
+    except ValidationError as e:
+        found = problems(RollbackPolicyDoc, e)
+    found += _field_problems(doc)
+    if found or model is None:
+        return None, [f"{where}: {key}: {problem}" for key, problem in found]
+    spec = model.spec
     return Policy(
-        name=str(name),
+        name=model.metadata.name,
         source=where,
-        matchers=tuple(matchers),
-        agent_label=str(label),
-        paths=paths,
-        version_label=vlabel,
-        fields=fields,
-        action=action,
-        per_agent=per_agent,
-        fleet=fleet,
-        verify=verify,
+        matchers=tuple(parse_matcher(m) for m in spec.match),
+        agent_label=spec.agent.label,
+        paths=tuple(spec.agent.paths),
+        version_label=spec.agent.version.label,
+        fields=_fields(spec.agent),
+        action=_action(spec.action),
+        per_agent=_limit(spec.limits.perAgent),
+        fleet=_limit(spec.limits.fleet),
+        verify=_verify(spec.verify),
     ), []
 
 

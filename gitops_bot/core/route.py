@@ -1,12 +1,14 @@
 """From an alert to (policy, agent, version), or a reason to ignore it (pure)."""
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.paths import is_plain_name
 from gitops_bot.core.policy import Policy, select_policy
+from gitops_bot.core.templates import label_bindings
 
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:-]{0,127}$")
 
@@ -20,6 +22,12 @@ class Routed:
     agent: str
     version: str | None
     approved_by: str = "auto"
+    labels: Mapping[str, str] = field(default_factory=dict)  # other labels the templates use
+
+    @property
+    def bindings(self) -> dict[str, str]:
+        """What fills the policy's templates: `{agent}` and every other label they name."""
+        return {**self.labels, "agent": self.agent}
 
 
 def route(alert: Alert, policies: tuple[Policy, ...]) -> Routed | Verdict:
@@ -41,4 +49,7 @@ def route(alert: Alert, policies: tuple[Policy, ...]) -> Routed | Verdict:
             f"label {policy.version_label}={version!r} is not a plain version",
             "bad_label",
         )
-    return Routed(alert=alert, policy=policy, agent=agent, version=version or None)
+    labels, why = label_bindings(policy.template_labels, alert.labels)
+    if why:  # the policy claimed the alert: a label it cannot use is loud, not silent
+        return Verdict("escalate", f"policy {policy.name}: {why}", "bad_label")
+    return Routed(alert=alert, policy=policy, agent=agent, version=version or None, labels=labels)

@@ -4,10 +4,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gitops_bot.core.culprit import CommitInfo, Culprit, Values, Verdict
+from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES, replace_field
 from gitops_bot.core.errors import YamlPathError
-from gitops_bot.core.paths import expand, file_in_paths
+from gitops_bot.core.paths import file_in_paths
 from gitops_bot.core.policy import VersionField
-from gitops_bot.core.yamlpath import replace_value
+from gitops_bot.core.templates import expand
 
 
 @dataclass(frozen=True)
@@ -78,29 +79,35 @@ def choose_target(culprit: Culprit, current: Values, known_good: tuple[KnownGood
 
 def plan_changes(
     fields: tuple[VersionField, ...],
-    agent: str,
+    bindings: Mapping[str, str],
     paths: tuple[str, ...],
     current: Values,
     target: Values,
 ) -> tuple[FieldChange, ...]:
     """The field rewrites that take current to target, inside the agent's own paths only."""
-    allowed = tuple(expand(p, agent) for p in paths)
+    allowed = tuple(expand(p, bindings) for p in paths)
     changes = []
     for field, now, want in zip(fields, current, target, strict=True):
         if now == want or now is None or want is None:
             continue
-        file = expand(field.file, agent)
+        file = expand(field.file, bindings)
         if not file_in_paths(file, allowed):
             raise YamlPathError(f"{file} is outside the agent's paths {', '.join(allowed)}")
-        changes.append(FieldChange(file=file, path=field.path, old=now, new=want))
+        changes.append(FieldChange(file=file, path=expand(field.path, bindings), old=now, new=want))
     return tuple(changes)
 
 
-def apply_changes(texts: Mapping[str, str], changes: tuple[FieldChange, ...]) -> dict[str, str]:
-    """New file texts with only the planned scalars rewritten; raise if any cannot be."""
-    out = dict(texts)
+def apply_changes(
+    files: Mapping[str, bytes | None],
+    changes: tuple[FieldChange, ...],
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> dict[str, bytes]:
+    """New file contents with only the planned values rewritten; raise if any cannot be."""
+    out = dict(files)
     for change in changes:
-        if change.file not in out:
+        raw = out.get(change.file)
+        if raw is None:
             raise YamlPathError(f"{change.file} does not exist at the branch head")
-        out[change.file] = replace_value(out[change.file], change.path, change.new)
-    return {name: text for name, text in out.items() if text != texts.get(name)}
+        out[change.file] = replace_field(change.file, raw, change.path, change.new, max_bytes=max_bytes)
+    return {name: data for name, data in out.items() if data is not None and data != files.get(name)}

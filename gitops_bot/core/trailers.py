@@ -16,6 +16,8 @@ TRAILER_KEYS = (
     "Policy",
     "Approved-By",
 )
+# Optional, after the others: the full references when they say more than the version (`repo:1.0.0@sha256:…`).
+REF_KEYS = ("Rollback-From-Ref", "Rollback-To-Ref")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class RollbackRecord:
     policy: str
     approved_by: str
     recovery: dict[str, str] | None = None
+    from_ref: str = ""
+    to_ref: str = ""
 
     def to_json(self) -> dict[str, object]:
         """JSON shape shared by `audit --json` and GET /api/v1/rollbacks."""
@@ -48,6 +52,8 @@ class RollbackRecord:
             "policy": self.policy,
             "approvedBy": self.approved_by,
             "recovery": self.recovery,
+            "fromRef": self.from_ref or None,
+            "toRef": self.to_ref or None,
         }
 
 
@@ -66,6 +72,8 @@ def rollback_message(
     culprit_subject: str,
     policy: str,
     approved_by: str = "auto",
+    from_ref: str = "",
+    to_ref: str = "",
 ) -> str:
     """The rollback commit message: subject, evidence body, then exactly the trailer keys."""
     subject = one_line(f"Roll back {agent} {from_version} -> {to_version} ({alert.name})")
@@ -88,6 +96,8 @@ def rollback_message(
         approved_by,
     )
     trailers = [f"{k}: {one_line(v) or '-'}" for k, v in zip(TRAILER_KEYS, values, strict=True)]
+    if (from_ref, to_ref) != (from_version, to_version) and (from_ref or to_ref):
+        trailers += [f"{k}: {one_line(v) or '-'}" for k, v in zip(REF_KEYS, (from_ref, to_ref), strict=True)]
     return "\n".join([subject, "", *body, "", *trailers]) + "\n"
 
 
@@ -136,6 +146,8 @@ def record_from(sha: str, committed_at: datetime, trailers: Mapping[str, str]) -
         fingerprint=trailers.get("Alert-Fingerprint", ""),
         policy=trailers.get("Policy", ""),
         approved_by=trailers.get("Approved-By", ""),
+        from_ref=trailers.get("Rollback-From-Ref", ""),
+        to_ref=trailers.get("Rollback-To-Ref", ""),
     )
 
 

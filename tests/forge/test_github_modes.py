@@ -8,7 +8,7 @@ import pytest
 from gitops_bot.app.engine import Outcome
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.github.body import read_ticket
-from gitops_bot.core.trailers import TRAILER_KEYS
+from gitops_bot.core.trailers import REF_KEYS, TRAILER_KEYS
 from tests.conftest import make_alert, make_policy
 from tests.forge.conftest import BOT, GOOD, ROGUE, World, veto_policy
 from tests.gitfix import agent_files, git
@@ -36,7 +36,7 @@ def test_auto_mode_merges_at_once_in_at_most_8_api_calls(world: World) -> None:
     assert {"rollback", "agent/billing-agent", "rollback/auto"} <= world.labels(1)
     assert f"billing-agent:{GOOD}" in world.main_file()
     trailers = world.main_trailers()
-    assert tuple(trailers) == TRAILER_KEYS
+    assert tuple(trailers) == TRAILER_KEYS + REF_KEYS
     assert trailers["Rollback-Of"] == culprit and trailers["Approved-By"] == "auto"
     parents = git(world.remote.bare, "log", "-1", "--format=%P", "main").split()
     assert len(parents) == 2  # a merge commit whose own message carries the trailers
@@ -125,7 +125,7 @@ def test_trailers_land_on_the_first_parent_commit_for_every_merge_method(world: 
     world.comment(bot.forge, "alice", 1, "/approve")
     assert world.gh.pull(1)["merged"], world.bot_comments(1)
     trailers = world.main_trailers()
-    assert tuple(trailers) == TRAILER_KEYS
+    assert tuple(trailers) == TRAILER_KEYS + REF_KEYS
     assert trailers["Rollback-Of"] == culprit and trailers["Approved-By"] == "alice"
     parents = git(world.remote.bare, "log", "-1", "--format=%P", "main").split()
     assert len(parents) == (2 if method == "merge" else 1)

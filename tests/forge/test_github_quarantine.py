@@ -1,7 +1,9 @@
 """Quarantine: a PR that brings a rolled-back version back gets a failing gitops-bot/quarantine status."""
 
+from gitops_bot.app.policy_files import load_policies
 from tests.forge.conftest import ROGUE, World
 from tests.gitfix import agent_files
+from tests.layouts.layouts import FIXTURES
 
 CONTEXT = "gitops-bot/quarantine"
 
@@ -63,3 +65,22 @@ def test_before_any_rollback_nothing_is_quarantined(world: World) -> None:
     world.deliver(bot.forge, world.gh.pull_request_event(number, "opened"), "pull_request")
     bot.forge.loop.drain()
     assert statuses(world, head) == [("success", "no rolled-back agent version reintroduced")]
+
+
+def test_a_shared_kustomize_overlay_bringing_the_version_back_fails_too(world: World) -> None:
+    overlay = "overlays/prod/kustomization.yaml"
+    source = (FIXTURES / "kustomize" / "repo" / overlay).read_text()
+    world.remote.pull()
+    world.remote.commit({overlay: source}, "Add the prod overlay")
+    world.remote.commit(
+        {overlay: source.replace('newTag: "1.4.0"', 'newTag: "1.5.0"')}, "Release billing 1.5.0"
+    )
+    policy = load_policies(FIXTURES / "kustomize")[0]
+    bot = world.replica(policy=policy)
+    assert bot.alert("1.5.0").kind == "rolled_back"
+    again = source.replace('newTag: "1.4.0"', 'newTag: "1.5.0"').replace("count: 3", "count: 4")
+    number, head = open_human_pr(world, "again", {overlay: again}, "billing 1.5.0 again")
+    world.deliver(bot.forge, world.gh.pull_request_event(number, "opened"), "pull_request")
+    assert bot.forge.loop.drain() == [f"#{number}: quarantine failure"]
+    [(state, text)] = statuses(world, head)
+    assert state == "failure" and text is not None and "reintroduces billing-agent 1.5.0" in text

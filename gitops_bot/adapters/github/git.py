@@ -86,6 +86,6 @@ def plan_diff(repo: GitRepo, plan: Plan) -> str:
     out: list[str] = []
     for name in sorted(plan.files):
         before = (repo.read(plan.head, name) or "").splitlines(keepends=True)
-        after = plan.files[name].splitlines(keepends=True)
+        after = plan.files[name].decode("utf-8", errors="replace").splitlines(keepends=True)
         out += difflib.unified_diff(before, after, f"a/{name}", f"b/{name}")
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)

@@ -131,7 +131,7 @@ class GitHubForge:
         self._bound()
         self._auth_git(repo)
         branch = rollback_branch(plan.agent, plan.culprit.sha)
-        found = self._existing(self.api.pulls_for_branch(branch))
+        found = self._existing(self.api.pulls_for_branch(branch), plan)
         if found is not None:
             return found
         mode = plan.policy.action.mode
@@ -152,7 +152,7 @@ class GitHubForge:
         try:
             pull = self.api.create_pull(head=branch, base=repo.branch, title=title, body=body)
         except PullExistsError as e:
-            found = self._existing(self.api.pulls_for_branch(branch))
+            found = self._existing(self.api.pulls_for_branch(branch), plan)
             if found is None:
                 raise GitHubError(f"GitHub says {branch} has a PR or nothing to merge, but lists none") from e
             return found
@@ -162,14 +162,19 @@ class GitHubForge:
         crash.hit(Point.AFTER_LABELS)
         return self._first_step(replace(pull, labels=labels), ticket, plan, now)
 
-    def _existing(self, pulls: list[PullInfo]) -> Delivery | None:
+    def _existing(self, pulls: list[PullInfo], plan: Plan) -> Delivery | None:
         """Reuse an earlier PR for the same agent and culprit (None: open one anew).
 
         Raises AlreadyPublishedError when nothing is left to do, so the alert counts as a duplicate.
+        An open one gets the labels its ticket implies first: a crash may have cut them short.
         """
         for pull in pulls:
             if pull.open:
                 ticket = read_ticket(pull.body)
+                if ticket is not None and (
+                    missing := expected_labels(ticket, plan.policy.action.labels) - pull.labels
+                ):
+                    self.api.add_labels(pull.number, missing)
                 if ticket is not None and ticket.mode == "auto":  # e.g. a crash between open and merge
                     merged = self._bound()[1].merge(pull, ticket, "auto", gate=False, locked=True)
                     if merged.status == "already":

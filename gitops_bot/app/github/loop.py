@@ -13,7 +13,7 @@ from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
 from gitops_bot.app.github.orphans import OrphanSweep
 from gitops_bot.app.loops import Loop
-from gitops_bot.app.planner import values_at
+from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.core.github.body import read_ticket, with_ticket
 from gitops_bot.core.github.commands import authorize, effective_permission, rank
@@ -21,7 +21,6 @@ from gitops_bot.core.github.pr_state import HELD, PrView, Step, Ticket, expected
 from gitops_bot.core.github.quarantine import (
     CONTEXT,
     Finding,
-    agents_in,
     quarantined,
     reintroduced,
     status_for,
@@ -30,6 +29,7 @@ from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.github.webhooks import CommentEvent, PullRequestEvent, command_in
 from gitops_bot.core.policy import Approvers, policy_named
 from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
+from gitops_bot.core.resolution import resolve_policy
 
 log = logging.getLogger("gitops_bot")
 
@@ -202,12 +202,18 @@ class PullRequestLoop:
         entries = quarantined(repo.rollbacks())
         findings = []
         for policy in self.engine.policies:
-            for agent in sorted(agents_in(files, [f.file for f in policy.fields])):
+            # Agents the changed files name at the PR head: per-agent files and shared files alike.
+            named = resolve_policy(
+                policy, files, lambda f: repo.read_bytes(head, f), {}, max_bytes=repo.max_file_bytes
+            )
+            for view in named.agents:
+                at = dict(view.bindings)
                 try:
-                    before, after = values_at(repo, fork, policy, agent), values_at(repo, head, policy, agent)
+                    before, after = values_at(repo, fork, policy, at), values_at(repo, head, policy, at)
                 except YamlPathError:
                     continue
-                if (found := reintroduced(agent, before, after, entries)) is not None:
+                prefixes = tuple(f.version_prefix for f in policy.fields)
+                if (found := reintroduced(at["agent"], before, after, entries, prefixes)) is not None:
                     findings.append(found)
         return findings
 

@@ -11,7 +11,7 @@ from gitops_bot.adapters.github.git import amend_message, delete_branch, fetch_h
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.planner import version_commit
-from gitops_bot.core.alerts import parse_alert
+from gitops_bot.core.alerts import Alert, parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
 from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, VETOED, Ticket, merge_commit
 from gitops_bot.core.github.types import PullInfo
@@ -20,6 +20,7 @@ from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.policy import Policy, policy_named
 from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
 from gitops_bot.core.route import Routed
+from gitops_bot.core.templates import label_bindings
 from gitops_bot.core.trailers import message_trailers, replace_trailer
 
 log = logging.getLogger("gitops_bot")
@@ -67,10 +68,15 @@ class Merger:
         if policy is None:
             return "block", f"policy {ticket.policy!r} is no longer loaded"
         repo = self.engine.repo
+        try:
+            alert: Alert | None = parse_alert(ticket.alert, where="ticket")
+        except AlertPayloadError:
+            alert = None
+        labels, _ = label_bindings(policy.template_labels, alert.labels if alert else {})
         head = repo.sync()
         if repo.tags([f"refs/tags/{veto_tag(ticket.agent, ticket.culprit)}"]):
             return "veto", "vetoed: the refusal is recorded in git"  # e.g. a crash before the close
-        _, culprit = version_commit(repo, head, policy, ticket.agent)
+        _, culprit = version_commit(repo, head, policy, {**labels, "agent": ticket.agent})
         if culprit is None or culprit.commit.sha != ticket.culprit:
             now_from = culprit.commit.sha[:12] if culprit else "nowhere"
             return "close", (
@@ -81,12 +87,10 @@ class Merger:
             return None
         if over := self._over_limits(policy, ticket.agent):
             return "block", over
-        try:
-            alert = parse_alert(ticket.alert, where="ticket")
-        except AlertPayloadError:
+        if alert is None:
             return None
         version = alert.labels.get(policy.version_label) if policy.version_label else None
-        verdict, _ = self.engine.check(Routed(alert, policy, ticket.agent, version or None))
+        verdict, _ = self.engine.check(Routed(alert, policy, ticket.agent, version or None, labels=labels))
         if verdict is None:
             return None
         return {"ignore": "close", "hold": "hold"}.get(verdict.kind, "block"), verdict.reason

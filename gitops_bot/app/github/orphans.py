@@ -15,6 +15,7 @@ from gitops_bot.core.github.orphans import alert_of, due
 from gitops_bot.core.policy import policy_named
 from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX
 from gitops_bot.core.route import Routed
+from gitops_bot.core.templates import label_bindings
 from gitops_bot.core.trailers import message_trailers
 
 EVERY = timedelta(minutes=1)  # a git fetch of the rollback branches, not on every short pass
@@ -55,7 +56,11 @@ class OrphanSweep:
         if policy is None or alert is None:
             self._settled.add(branch)
             return "not a rollback this bot's policies can replay; left to people"
-        routed = Routed(alert, policy, trailers["Rollback-Agent"], trailers["Rollback-From"])
+        labels, missing = label_bindings(policy.template_labels, alert.labels)
+        if missing:  # the commit does not record the other labels the policy's templates need
+            self._settled.add(branch)
+            return f"cannot replay ({missing}); left to people"
+        routed = Routed(alert, policy, trailers["Rollback-Agent"], trailers["Rollback-From"], labels=labels)
         outcome = self.engine.handle_routed(routed)
         if outcome.kind in ("held", "failed"):
             return f"{outcome.kind}, tried again later: {outcome.reason}"

@@ -58,13 +58,17 @@ def reintroduced(
     base: Sequence[str | None],
     head: Sequence[str | None],
     entries: Iterable[Quarantined],
+    prefixes: Sequence[str] = (),
 ) -> Finding | None:
     """A head value matching a quarantined version that the base does not already carry."""
     for entry in entries:
         if entry.agent != agent:
             continue
-        for before, after in zip(base, head, strict=True):
-            if matches_version(after, entry.version) and not matches_version(before, entry.version):
+        for i, (before, after) in enumerate(zip(base, head, strict=True)):
+            prefix = prefixes[i] if i < len(prefixes) else ""
+            if matches_version(after, entry.version, prefix) and not matches_version(
+                before, entry.version, prefix
+            ):
                 return Finding(agent, str(after), entry)
     return None
 

@@ -70,7 +70,7 @@ class PullRequestLoop:
 
     def _relabel(self, pull: PullInfo, ticket: Ticket) -> PullInfo:
         """Write the labels the ticket implies when a crash (or a person) left them off."""
-        policy = next((p for p in self.engine.policies if p.name == ticket.policy), None)
+        policy = policy_named(self.engine.policies, ticket.policy)
         want = expected_labels(ticket, policy.action.labels if policy else ())
         labels = (pull.labels | want) - (set() if ticket.held else {HELD})
         if labels == pull.labels:

@@ -73,6 +73,14 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         agent = request.args.get("agent") or None
         return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
 
+    @app.get("/livez")
+    def livez() -> tuple[Response, int]:
+        alive = bot.alive()
+        return jsonify({"status": "ok" if alive else "worker not running"}), 200 if alive else 503
+
+    # Kubernetes readiness is the same as health: a pod still cloning already takes alerts durably
+    # (that is the point of serving early), so it must receive them.
+    @app.get("/readyz")
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         if not bot.alive():

@@ -18,8 +18,12 @@ def health(lab: Lab) -> dict[str, object]:
 
 
 def audit_status(lab: Lab) -> int:
+    return status_of(lab, "/api/v1/rollbacks")
+
+
+def status_of(lab: Lab, path: str) -> int:
     try:
-        with urllib.request.urlopen(f"{lab.url}/api/v1/rollbacks", timeout=5) as r:
+        with urllib.request.urlopen(f"{lab.url}{path}", timeout=5) as r:
             return int(r.status)
     except urllib.error.HTTPError as e:
         return e.code
@@ -42,6 +46,7 @@ def test_alerts_are_journaled_while_the_clone_is_made_and_rolled_back_once_it_is
         until("the failed clone shown", lambda: "cannot clone" in str(health(lab).get("lastCloneError")))
         assert lab.alert() == 200  # accepted durably before any clone exists
         assert audit_status(lab) == 503
+        assert status_of(lab, "/readyz") == 200 and status_of(lab, "/livez") == 200  # Service keeps it
         away.rename(remote.bare)
         until("the rollback after the clone", lambda: len(lab.rollbacks_on_main()) == 1, timeout=30)
         assert health(lab) == {"status": "ok", "ready": True}

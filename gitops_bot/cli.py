@@ -1,26 +1,29 @@
-"""Command line: serve, demo, culprit, rollback, audit, policy check, mark-good."""
+"""gitops-bot: roll a rogue AI agent back in the GitOps repo when Alertmanager says so.
+
+Every command takes --log-format and --log-level (after the command name).
+"""
 
 import argparse
 import getpass
 import importlib
 import json
-import logging
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitops_bot import __version__
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.audit import audit_records, audit_table
-from gitops_bot.app.config import load_config
+from gitops_bot.app.config import Config, load_config
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.forge.local import LocalForge
+from gitops_bot.app.logs import LOG_FORMATS, LOG_LEVELS, configure
 from gitops_bot.app.policy_files import check_policies, load_policies
 from gitops_bot.app.policy_status import report, resolve_all
 from gitops_bot.app.watch_good import watch_good_once
-from gitops_bot.app.wiring import make_engine
+from gitops_bot.app.wiring import make_engine, make_reader
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.errors import GitopsBotError, UsageError
 from gitops_bot.core.paths import is_plain_name
@@ -30,51 +33,109 @@ from gitops_bot.core.route import Routed
 from gitops_bot.core.templates import label_bindings
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="receive Alertmanager webhooks and roll back")
-    serve.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
-    demo = sub.add_parser("demo", help="run the whole loop on a local example repo")
-    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
-    sub.add_parser("demo-github", help="github mode against a fake GitHub: PR, veto window, /approve, merge")
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except where the help already explains them or there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "(default" in text or action.default in (None, False, argparse.SUPPRESS) or action.default == []:
+            return text
+        return super()._get_help_string(action)
+
+
+CONFIG_HELP = "gitops-bot.yaml to read (relative paths in it resolve against its folder)"
+LABEL_HELP = "fix a template label, e.g. env=prod (repeatable)"
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes: logging. The level is set here and nowhere else."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="log line format on stderr (default: json for serve, text for the other commands)",
+    )
+    common.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="least severe level logged")
+    return common
+
+
+def _add(sub: Any, name: str, text: str, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=text, description=text, parents=[common], formatter_class=_Formatter
+    )
+    return parser
+
+
+def _config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"), help=CONFIG_HELP)
+
+
+def _label(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help=LABEL_HELP)
+
+
+def _agent_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """culprit, rollback, audit, mark-good: the commands that act on one agent's history."""
     for name, text in (
         ("culprit", "show the commit that shipped an agent's version"),
         ("rollback", "roll an agent back now, the same path an alert takes"),
     ):
-        c = sub.add_parser(name, help=text)
-        c.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-        c.add_argument("--agent", required=True)
-        c.add_argument("--version")
+        c = _add(sub, name, text, common)
+        _config(c)
+        c.add_argument("--agent", required=True, help="agent name, as in the policy's agent label")
+        c.add_argument("--version", help="the rogue version (default: whatever is deployed now)")
         c.add_argument("--policy", help="policy name (default: the first that knows the agent)")
-        c.add_argument("--json" if name == "culprit" else "--dry-run", action="store_true")
-        c.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
-    audit = sub.add_parser("audit", help="list rollbacks recorded in git")
-    audit.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    audit.add_argument("--json", action="store_true")
-    audit.add_argument("--agent")
-    policy = sub.add_parser("policy", help="policy tools")
-    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
-    check = policy_sub.add_parser(
-        "check", help="validate RollbackPolicy files (and resolve them with --config)"
+        if name == "culprit":
+            c.add_argument("--json", action="store_true", help="print JSON instead of text")
+        else:
+            c.add_argument("--dry-run", action="store_true", help="plan only: commit and push nothing")
+        _label(c)
+    audit = _add(sub, "audit", "list rollbacks recorded in git", common)
+    _config(audit)
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.add_argument("--agent", help="only this agent's rollbacks (default: all agents)")
+    good = _add(sub, "mark-good", "tag the current commit known-good for an agent", common)
+    _config(good)
+    good.add_argument("--agent", required=True, help="agent name")
+    _label(good)
+
+
+def _policy_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    policy = _add(sub, "policy", "policy tools: check, schema", common)
+    policy_sub = policy.add_subparsers(
+        dest="policy_command", required=True, metavar="COMMAND", help="what to do with policies"
+    )
+    check = _add(
+        policy_sub, "check", "validate RollbackPolicy files (and resolve them with --config)", common
     )
     check.add_argument(
         "dir", nargs="?", type=Path, help="policy folder (default: the config's, else policies/)"
     )
     check.add_argument("--config", type=Path, help="also resolve every field against the repo's head")
-    check.add_argument(
-        "--label", action="append", default=[], metavar="NAME=VALUE", help="fix a label, e.g. env=prod"
-    )
-    policy_sub.add_parser("schema", help="print the RollbackPolicy JSON Schema (policies/schema.json)")
-    good = sub.add_parser("mark-good", help="tag the current commit known-good for an agent")
-    good.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
-    good.add_argument("--agent", required=True)
-    good.add_argument("--label", action="append", default=[], metavar="NAME=VALUE", help="e.g. env=prod")
-    watch = sub.add_parser(
-        "watch-good", help="tag versions that baked with no alert as known-good (one pass)"
-    )
-    watch.add_argument("--config", type=Path, default=Path("gitops-bot.yaml"))
+    _label(check)
+    _add(policy_sub, "schema", "print the RollbackPolicy JSON Schema (policies/schema.json)", common)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitops-bot", description=__doc__, formatter_class=_Formatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = _common()
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
+    _config(serve)
+    serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
+    demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
+    _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
+    _agent_commands(sub, common)
+    _policy_commands(sub, common)
+    watch = _add(sub, "watch-good", "tag versions that baked with no alert as known-good (one pass)", common)
+    _config(watch)
+    pause = _add(sub, "pause", "pause every rollback: commit .gitops-bot/pause (who, why)", common)
+    _config(pause)
+    pause.add_argument("--reason", required=True, help="why; recorded in the file and the commit")
+    _config(_add(sub, "resume", "resume rollbacks: commit the removal of .gitops-bot/pause", common))
     return p
 
 
@@ -188,7 +249,14 @@ def _run(args: argparse.Namespace) -> int:
         from gitops_bot.app.serve import serve
 
         return serve(config, insecure=args.insecure_no_auth)
-    engine = make_engine(config, load_policies(config.policies) if args.command != "audit" else ())
+    return _run_on_repo(args, config)
+
+
+def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
+    """The commands that work on the bot's clone of the GitOps repo."""
+    # Reading history or pausing in an emergency must not depend on the policy files being valid.
+    needs_policies = args.command not in ("audit", "pause", "resume")
+    engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
@@ -196,10 +264,16 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
     if args.command == "watch-good":
-        for line in watch_good_once(engine, prometheus_url=config.prometheus_url):
+        reader = make_reader(config)
+        for line in watch_good_once(engine, prometheus_url=config.prometheus_url, reader=reader):
             print(line)
         return 0
     who = f"cli:{getpass.getuser()}"
+    if args.command in ("pause", "resume"):
+        from gitops_bot.app.pause import pause, resume
+
+        print(pause(engine, by=who, reason=args.reason) if args.command == "pause" else resume(engine))
+        return 0
     if args.command == "mark-good":
         from gitops_bot.app.known_good import mark_good
 
@@ -214,10 +288,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user mistakes and outside failures end in one line and exit 1."""
-    logging.basicConfig(
-        level=os.environ.get("GITOPS_BOT_LOG", "INFO"), format="%(asctime)s %(levelname)s %(message)s"
-    )
     args = _parser().parse_args(argv)
+    # JSON for the long-running server (log collectors), text for commands people run by hand.
+    configure(args.log_format or ("json" if args.command == "serve" else "text"), args.log_level)
     try:
         return _run(args)
     except GitopsBotError as e:

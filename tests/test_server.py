@@ -142,7 +142,7 @@ def test_rollbacks_endpoint_healthz_and_metrics(served: Served, remote: Remote) 
     assert json.loads(served.get("/api/v1/rollbacks?agent=nobody")[1]) == []
     text = served.get("/metrics")[1].decode()
     assert 'gitops_bot_alerts_received_total{status="firing"} 1.0' in text
-    assert 'gitops_bot_rollbacks_total{outcome="rolled_back"} 1.0' in text
+    assert 'gitops_bot_alerts_handled_total{outcome="rolled_back"} 1.0' in text
     assert 'gitops_bot_webhook_rejected_total{code="400"} 1.0' in text
     assert "gitops_bot_alert_to_push_seconds_count 1.0" in text
 

@@ -5,8 +5,9 @@ from typing import Any
 
 import requests
 
-from gitops_bot.core.alerts import Alert, parse_alert
+from gitops_bot.core.alerts import Alert, format_time, parse_alert
 from gitops_bot.core.errors import AlertmanagerError, AlertPayloadError
+from gitops_bot.core.escalation import Post
 from gitops_bot.core.promql import escape_string
 
 
@@ -32,7 +33,7 @@ def _state(raw: dict[str, Any]) -> AlertState:
 
 
 class AlertmanagerAPI:
-    """GET /api/v2/alerts, with label filters in Alertmanager's matcher syntax."""
+    """GET /api/v2/alerts (label filters in Alertmanager's matcher syntax) and POST of our own alerts."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.url, self.timeout = url.rstrip("/"), timeout
@@ -57,3 +58,21 @@ class AlertmanagerAPI:
         filters = [("filter", f'{k}="{escape_string(v)}"') for k, v in sorted(alert.labels.items())]
         found = self._alerts(filters)
         return next((s for s in found if s.alert.fingerprint == alert.fingerprint), None)
+
+    def post(self, posts: list[Post], *, generator_url: str = "") -> None:
+        """POST /api/v2/alerts: raise, re-assert or resolve the bot's own alerts (one request)."""
+        body = [
+            {
+                "labels": p.labels,
+                "annotations": p.annotations,
+                "startsAt": format_time(p.starts_at),
+                "endsAt": format_time(p.ends_at),
+            }
+            | ({"generatorURL": generator_url} if generator_url else {})
+            for p in posts
+        ]
+        try:
+            response = self._session.post(f"{self.url}/api/v2/alerts", json=body, timeout=self.timeout)
+            response.raise_for_status()
+        except requests.RequestException as e:
+            raise AlertmanagerError(f"Alertmanager {self.url}: cannot post alerts: {e}") from e

@@ -256,8 +256,10 @@ class GitRepo:
             raise GitError(f"merge-base failed: {_why(e)}") from e
         return True
 
-    def commit_files(self, files: dict[str, bytes], message: str, *, parent: str) -> str:
-        """Write files and commit them as the bot on top of parent; return the new sha.
+    def commit_files(
+        self, files: dict[str, bytes], message: str, *, parent: str, remove: Sequence[str] = ()
+    ) -> str:
+        """Write files (and delete `remove`), commit as the bot on top of parent; return the new sha.
 
         The files were computed from `parent`: if the work tree moved meanwhile (someone else
         synced this clone), committing would silently undo whatever arrived, so refuse.
@@ -266,8 +268,12 @@ class GitRepo:
             raise PushRejectedError(f"work tree moved from {parent[:12]} to {head[:12]} before the commit")
         for name, text in files.items():
             path = self.workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text)  # exact bytes: no newline or encoding translation
-        self._git("add", "--", *files)
+        if files:
+            self._git("add", "--", *files)
+        if remove:
+            self._git("rm", "--quiet", "--", *remove)
         msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")
         self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=BOT_ENV)

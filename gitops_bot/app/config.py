@@ -7,11 +7,32 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gitops_bot.app.config_schema import ConfigDoc
+from gitops_bot.app.config_schema import ConfigDoc, PrometheusSection
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.errors import ConfigError
 from gitops_bot.core.schema_errors import problems
+
+
+@dataclass(frozen=True)
+class PrometheusClient:
+    """How to reach Prometheus: TLS is verified (system CAs or ca_file); secrets come from env vars."""
+
+    ca_file: Path | None = None
+    bearer_token_env: str | None = None
+    basic_auth_username: str | None = None
+    basic_auth_password_env: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """Posting escalations to Alertmanager (on when alertmanager.url is set, unless enabled: false)."""
+
+    enabled: bool = True
+    resend_seconds: float = 60.0
+    one_shot_ttl_seconds: float = 4 * 3600.0
+    recovery_lookback_seconds: float = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,8 @@ class Config:
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    prometheus_client: PrometheusClient = PrometheusClient()
+    escalations: EscalationSettings = EscalationSettings()
     raw: dict[str, Any] = field(default_factory=dict)
     base: Path = Path(".")  # the config file's folder: relative paths in forge.github resolve here
 
@@ -61,6 +84,19 @@ def _validate(raw: object) -> ConfigDoc:
         raise ConfigError("; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)) from e
 
 
+def _prometheus_client(prom: PrometheusSection | None, base: Path) -> PrometheusClient:
+    if prom is None:
+        return PrometheusClient()
+    basic = prom.basic_auth
+    return PrometheusClient(
+        ca_file=(base / prom.ca_file).resolve() if prom.ca_file else None,
+        bearer_token_env=prom.bearer_token_env,
+        basic_auth_username=basic.username if basic else None,
+        basic_auth_password_env=basic.password_env if basic else None,
+        headers=tuple(sorted(prom.headers.items())),
+    )
+
+
 def parse_config(raw: object, *, base: Path) -> Config:
     """Validate a loaded gitops-bot.yaml mapping against the schema."""
     doc = _validate(raw)
@@ -86,6 +122,13 @@ def parse_config(raw: object, *, base: Path) -> Config:
         recovery_poll_seconds=_seconds(prom.poll if prom else "10s"),
         watch_good_seconds=_seconds(doc.watch_good.interval) if doc.watch_good else None,
         max_file_bytes=doc.repo.max_file_bytes,
+        prometheus_client=_prometheus_client(prom, base),
+        escalations=EscalationSettings(
+            enabled=doc.escalations.enabled,
+            resend_seconds=_seconds(doc.escalations.resend),
+            one_shot_ttl_seconds=_seconds(doc.escalations.expire),
+            recovery_lookback_seconds=_seconds(doc.escalations.recovery_timeout_for),
+        ),
         raw=dict(raw) if isinstance(raw, dict) else {},
         base=base,
     )

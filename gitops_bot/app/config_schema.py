@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.policy_schema import Duration, Strict, Text
@@ -54,11 +54,37 @@ class AlertmanagerSection(Strict):
     resync: Duration = "1m"
 
 
+class BasicAuthSection(Strict):
+    """prometheus.basic_auth: the password only by environment variable name."""
+
+    username: Text
+    password_env: Text
+
+
 class PrometheusSection(Strict):
-    """Optional: verify queries, recovery and bake."""
+    """Optional: verify queries, recovery and bake; TLS always verified (ca_file or system CAs)."""
 
     url: Text | None = None
     poll: Duration = "10s"
+    ca_file: Text | None = None
+    bearer_token_env: Text | None = None
+    basic_auth: BasicAuthSection | None = None
+    headers: dict[Text, Text] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> "PrometheusSection":
+        if self.bearer_token_env and self.basic_auth:
+            raise ValueError("bearer_token_env and basic_auth exclude each other")
+        return self
+
+
+class EscalationsSection(Strict):
+    """Optional: escalations posted to alertmanager.url."""
+
+    enabled: StrictBool = True
+    resend: Duration = "1m"
+    expire: Duration = "4h"
+    recovery_timeout_for: Duration = "24h"
 
 
 class WatchGoodSection(Strict):
@@ -77,3 +103,4 @@ class ConfigDoc(Strict):
     alertmanager: AlertmanagerSection | None = None
     prometheus: PrometheusSection | None = None
     watch_good: WatchGoodSection | None = None
+    escalations: Annotated[EscalationsSection, Field(default_factory=EscalationsSection)]

@@ -3,6 +3,7 @@
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
 from gitops_bot.core.kinds import OutcomeKind, ReasonCode, VerdictKind
+from gitops_bot.core.pause import PAUSE_FILE, pause_verdict, read_pause
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
@@ -60,6 +62,15 @@ class Engine:
         self.clock, self.max_attempts = clock, max_attempts
         self._lock = threading.Lock()
         self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
+        self.synced_at = 0.0  # unix time of the last successful fetch (a metric reads it)
+
+    def sync(self) -> str:
+        """Fetch and reset onto the remote branch (hold exclusive()); return the head sha."""
+        head = self.repo.sync()
+        self.synced_at = time.time()
+        for hook in self.after_sync:
+            hook(head)
+        return head
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -88,14 +99,15 @@ class Engine:
         dry_run = dry_run or routed.policy.action.mode == "dry-run"
         with self.exclusive():
             for attempt in range(1, self.max_attempts + 1):
-                head = self.repo.sync()
-                for hook in self.after_sync:
-                    hook(head)
+                head = self.sync()
                 plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)
                 if dry_run:
                     return Outcome("planned", f"would roll back {_what(plan)}", routed.agent, None, plan)
+                # The global pause is read from the head just synced: every replica agrees on it.
+                if paused := pause_verdict(read_pause(self.repo.read(head, PAUSE_FILE)), routed.agent):
+                    return _from_verdict(paused, routed.agent)
                 verdict, note = self.check(routed) if check else (None, "")
                 if verdict is not None:
                     return _from_verdict(verdict, routed.agent)

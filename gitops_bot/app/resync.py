@@ -1,6 +1,7 @@
 """Alertmanager is the source of truth: pull what fires, so a webhook lost in transit still counts."""
 
 import logging
+import time
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.app.loops import Loop
@@ -21,7 +22,9 @@ class Resync:
     def once(self) -> int:
         """Pull once; return how many alerts were queued."""
         queued = 0
-        for state in self.alertmanager.firing():
+        firing = self.alertmanager.firing()
+        self.bot.metrics.last_sync.labels("alertmanager").set(time.time())
+        for state in firing:
             key = (state.alert.fingerprint, state.alert.starts_at.isoformat())
             if key not in self._seen:
                 self.bot.enqueue(state.alert)  # a JournalError leaves it unseen, so it is pulled again

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from gitops_bot.adapters.journal import Entry, Journal
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
+from gitops_bot.app.logs import event
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, Notification
 from gitops_bot.core.errors import GitopsBotError
@@ -40,8 +41,11 @@ class Bot:
         self.unresolved_policies: dict[str, str] = {}  # policy -> why it resolves no agent (/healthz)
         self.on_resolved: list[Callable[[Alert], None]] = []
         self.after_rollback: list[Callable[[Alert, Outcome], None]] = []
+        self.after_outcome: list[Callable[[Alert, Outcome], None]] = []  # every final or held outcome
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self.metrics.watch_journal(journal.depth)
+        self.metrics.last_sync.labels("git").set_function(lambda: engine.synced_at)
 
     def accept(self, notification: Notification) -> int:
         """Journal every firing alert (fsynced) and queue it; return how many were queued."""
@@ -62,12 +66,27 @@ class Bot:
         entry = self.journal.append(alert)
         self.engine.crash.hit(Point.AFTER_JOURNAL_WRITE)
         self.accepted.append((entry.received_at, alert))
+        event(
+            log,
+            logging.DEBUG,
+            f"accepted {alert.name}",
+            alertname=alert.name,
+            fingerprint=alert.fingerprint,
+            journal_id=entry.id,
+            labels=alert.labels,
+        )
         self._queue.put(entry)
 
     def start(self) -> None:
         """Replay what a previous run accepted but did not finish, then start working."""
         for entry in self.journal.pending():
-            log.info("replaying journaled alert %s (%s)", entry.id, entry.alert.name)
+            event(
+                log,
+                logging.INFO,
+                f"replaying journaled alert {entry.id} ({entry.alert.name})",
+                fingerprint=entry.alert.fingerprint,
+                journal_id=entry.id,
+            )
             self._queue.put(entry)
         self._thread = threading.Thread(target=self._work, name="gitops-bot-worker", daemon=True)
         self._thread.start()
@@ -92,7 +111,7 @@ class Bot:
                 self.process(entry)
             except Exception:  # a bug must not stop the worker: the entry stays journaled
                 log.exception("handling journaled alert %s crashed; it stays journaled", entry.id)
-                self.metrics.rollbacks.labels("crashed").inc()
+                self.metrics.alerts_handled.labels("crashed").inc()
             finally:
                 self._queue.task_done()
         self._queue.task_done()
@@ -109,7 +128,14 @@ class Bot:
                 outcome = self.engine.handle(entry.alert)
                 break
             except GitopsBotError as e:
-                log.warning("alert %s attempt %d failed: %s", entry.id, attempt + 1, e)
+                event(
+                    log,
+                    logging.WARNING,
+                    f"alert {entry.id} attempt {attempt + 1} failed: {e}",
+                    fingerprint=entry.alert.fingerprint,
+                    alertname=entry.alert.name,
+                    journal_id=entry.id,
+                )
                 outcome = Outcome("failed", str(e))
                 if attempt < self.retries:
                     time.sleep(self.retry_delay * 2**attempt)  # longer outages: the requeue timer
@@ -121,14 +147,22 @@ class Bot:
             timer.start()
         else:
             if outcome.kind in ("failed", "held"):
-                log.warning("GIVING UP on alert %s after %.0fs: %s", entry.id, self.max_age, outcome.reason)
-                self.metrics.rollbacks.labels("given_up").inc()
+                event(
+                    log,
+                    logging.WARNING,
+                    f"GIVING UP on alert {entry.id} after {self.max_age:.0f}s: {outcome.reason}",
+                    outcome="given_up",
+                    agent=outcome.agent,
+                    fingerprint=entry.alert.fingerprint,
+                    journal_id=entry.id,
+                )
+                self.metrics.alerts_handled.labels("given_up").inc()
             self.journal.done(entry)
         return outcome
 
     def _record(self, entry: Entry, outcome: Outcome) -> None:
         self.recent.append(outcome)
-        self.metrics.rollbacks.labels(outcome.kind).inc()
+        self.metrics.alerts_handled.labels(outcome.kind).inc()
         if outcome.kind == "ignored":
             self.metrics.alerts_ignored.labels(outcome.code or "other").inc()
         if outcome.kind == "rolled_back":
@@ -136,4 +170,20 @@ class Bot:
             for callback in self.after_rollback:
                 callback(entry.alert, outcome)
         level = logging.WARNING if outcome.kind in ("escalated", "failed") else logging.INFO
-        log.log(level, "%s %s: %s", outcome.kind.upper(), entry.alert.name, outcome.reason)
+        plan = outcome.plan
+        event(
+            log,
+            level,
+            f"{outcome.kind.upper()} {entry.alert.name}: {outcome.reason}",
+            outcome=outcome.kind,
+            reason=outcome.code,
+            agent=outcome.agent,
+            alertname=entry.alert.name,
+            fingerprint=entry.alert.fingerprint,
+            policy=plan.policy.name if plan else None,
+            culprit=plan.culprit.sha if plan else None,
+            commit=outcome.commit,
+            journal_id=entry.id,
+        )
+        for callback in self.after_outcome:
+            callback(entry.alert, outcome)

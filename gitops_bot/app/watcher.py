@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from gitops_bot.adapters.prometheus import PrometheusReader
 from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
+from gitops_bot.app.logs import event
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, parse_time
@@ -44,6 +45,8 @@ class RecoveryWatcher:
         # only a resolution after the rollback was pushed counts.
         self._resolved: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self.on_finished: list[Callable[[], None]] = []  # a watch ended (escalations re-derive)
+        self.on_problem: list[Callable[[Watch, str], None]] = []  # the policy cannot be checked
         # The first poll waits one interval: a watch just resumed from git needs no instant re-check.
         self._loop = Loop("recovery", self.poll_once, interval=interval, run_at_start=False)
 
@@ -76,6 +79,11 @@ class RecoveryWatcher:
             self._resolved[alert.fingerprint] = alert.ends_at or datetime.now(UTC)
             cutoff = datetime.now(UTC) - timedelta(days=1)
             self._resolved = {fp: at for fp, at in self._resolved.items() if at > cutoff}
+
+    def resolved_at(self, fingerprint: str) -> datetime | None:
+        """When the alert with this fingerprint last resolved (None: not heard of)."""
+        with self._lock:
+            return self._resolved.get(fingerprint)
 
     def resume(self, *, now: datetime | None = None, lookback: timedelta = timedelta(hours=6)) -> int:
         """After a restart: watch again every recent rollback that has no recovery record yet."""
@@ -111,17 +119,26 @@ class RecoveryWatcher:
         return count
 
     def _query_holds(self, watch: Watch) -> bool | None:
-        if watch.recovered_query is None or watch.prometheus_url is None:
+        if watch.recovered_query is None:
+            return None
+        if watch.prometheus_url is None:
+            self._problem(watch, "verify.recovered is set but there is no Prometheus URL to ask")
             return None
         try:
             query = render(watch.recovered_query, watch.labels)
         except ValueError as e:
-            log.warning("recovery check for %s: %s", watch.agent, e)
+            self._problem(watch, f"verify.recovered cannot be rendered: {e}")
             return None
         holds, error = self.reader.nonempty(watch.prometheus_url, query)
         if holds is None:
-            log.warning("recovery check for %s: %s", watch.agent, error)
+            event(log, logging.WARNING, f"recovery check for {watch.agent}: {error}", agent=watch.agent)
         return holds
+
+    def _problem(self, watch: Watch, text: str) -> None:
+        """A policy that cannot work as written: recovery can only time out. Say so to people."""
+        event(log, logging.WARNING, f"policy problem: {text}", agent=watch.agent, policy=watch.policy)
+        for callback in self.on_problem:
+            callback(watch, text)
 
     def poll_once(self, *, now: datetime | None = None) -> list[tuple[Watch, Result]]:
         """Judge every open watch once; record and forget the finished ones."""
@@ -155,14 +172,34 @@ class RecoveryWatcher:
         seconds = (result.at - watch.alert_started).total_seconds()
         if result.status == "recovered":
             self.metrics.alert_to_recovery.observe(seconds)
-            log.info("RECOVERED %s %.1fs after the alert started (%s)", watch.agent, seconds, result.signal)
+            event(
+                log,
+                logging.INFO,
+                f"RECOVERED {watch.agent} {seconds:.1f}s after the alert started ({result.signal})",
+                outcome="recovered",
+                agent=watch.agent,
+                policy=watch.policy,
+                fingerprint=watch.fingerprint,
+                commit=watch.rollback_sha,
+            )
         else:
             reason = (
                 f"{watch.agent} did not recover within the timeout after rollback {watch.rollback_sha[:12]}"
             )
-            log.warning("ESCALATE %s; not rolling back further", reason)
+            event(
+                log,
+                logging.WARNING,
+                f"ESCALATE {reason}; not rolling back further",
+                outcome="recovery_timeout",
+                agent=watch.agent,
+                policy=watch.policy,
+                fingerprint=watch.fingerprint,
+                commit=watch.rollback_sha,
+            )
             if self.escalate is not None:
                 self.escalate(watch, reason)
+        for callback in self.on_finished:
+            callback()
         return True
 
     def start(self) -> None:

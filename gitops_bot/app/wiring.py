@@ -1,17 +1,20 @@
 """Assembles the bot's parts from a Config (the one place that picks adapters)."""
 
 import logging
+import os
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.journal import Journal
-from gitops_bot.adapters.prometheus import PrometheusReader
+from gitops_bot.adapters.prometheus import PrometheusAccess, PrometheusReader
 from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.config import Config
 from gitops_bot.app.crashpoints import NEVER, CrashPoints
 from gitops_bot.app.engine import Engine, Gate
+from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.app.loops import Loop
@@ -22,6 +25,7 @@ from gitops_bot.app.service import Bot
 from gitops_bot.app.watch_good import watch_good_once
 from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.errors import ConfigError, GitopsBotError
+from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
 
 if TYPE_CHECKING:
@@ -39,6 +43,28 @@ def make_forge(config: Config, crash: CrashPoints = NEVER) -> Forge:
 
         return GitHubForge.from_config(config)
     raise ConfigError(f"forge.kind {config.forge!r} is not available in this build")
+
+
+def _secret(env: str | None, where: str) -> str | None:
+    if env is None:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise ConfigError(f"{where}: ${env} is not set")
+    return value
+
+
+def make_reader(config: Config) -> PrometheusReader:
+    """The Prometheus client every read goes through, with the configured TLS and credentials."""
+    c = config.prometheus_client
+    password = _secret(c.basic_auth_password_env, "prometheus.basic_auth.password_env")
+    access = PrometheusAccess(
+        ca_file=c.ca_file,
+        bearer_token=_secret(c.bearer_token_env, "prometheus.bearer_token_env"),
+        basic_auth=(c.basic_auth_username or "", password) if password is not None else None,
+        headers=c.headers,
+    )
+    return PrometheusReader(access=access)
 
 
 def make_gate(
@@ -62,6 +88,7 @@ def make_engine(
     """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point;
     defer_clone: no clone yet means Runtime.start makes it in the background)."""
     policies = load_policies(config.policies) if policies is None else policies
+    reader = reader or make_reader(config)
     repo = GitRepo(
         config.repo_url,
         config.branch,
@@ -96,7 +123,7 @@ class Runtime:
         defer_clone: bool = False,
     ) -> None:
         self.config = config
-        self.prometheus = PrometheusReader()
+        self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus, crash=crash, defer_clone=defer_clone)
         self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
         self.github = _github(engine)
@@ -117,6 +144,7 @@ class Runtime:
         self.bot.on_resolved.append(self.watcher.resolved)
         am = AlertmanagerAPI(config.alertmanager_url) if config.alertmanager_url else None
         self.resync = Resync(self.bot, am, interval=config.resync_seconds) if am else None
+        self.escalations = self._escalations(am)
         self._good = (
             Loop("watch-good", self._watch_good, interval=config.watch_good_seconds, run_at_start=False)
             if config.watch_good_seconds
@@ -125,6 +153,33 @@ class Runtime:
         self._stop = threading.Event()
         self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
         self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
+
+    def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
+        settings = self.config.escalations
+        if am is None or not settings.enabled:
+            return None
+        escalations = Escalations(
+            self.bot.engine,
+            am,
+            self.bot.metrics,
+            resend=settings.resend_seconds,
+            one_shot_ttl=settings.one_shot_ttl_seconds,
+            recovery_lookback=settings.recovery_lookback_seconds,
+            resolved_at=self.watcher.resolved_at,
+        )
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=settings.one_shot_ttl_seconds)
+        problems = policy_problems(
+            self.bot.engine.policies, prometheus_url=self.config.prometheus_url, now=now, expires=expires
+        )
+        for problem in problems:
+            log.warning("policy problem: %s", problem.description)
+            escalations.raise_one_shot(problem)
+        self.bot.after_outcome.append(escalations.on_outcome)
+        self.watcher.on_finished.append(escalations.wake)
+        self.watcher.on_problem.append(escalations.policy_problem)
+        self.bot.on_resolved.append(lambda _alert: escalations.wake())  # a late recovery clears one
+        return escalations
 
     def start(self) -> None:
         """Replay the journal and start the worker; every other loop once the clone is complete.
@@ -177,6 +232,8 @@ class Runtime:
             self.resync.start()
         if self._good is not None:
             self._good.start()
+        if self.escalations is not None:
+            self.escalations.start()
 
     def _watch_landed(self) -> None:
         """A rollback PR merged: watch its recovery from the merge commit git now shows."""
@@ -194,6 +251,8 @@ class Runtime:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         with self._life:
             self._stop.set()
+        if self.escalations is not None:
+            self.escalations.stop()
         self.policy_status.stop()
         if self._good is not None:
             self._good.stop()

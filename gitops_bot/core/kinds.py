@@ -9,7 +9,7 @@ from typing import Literal
 # Why the bot will not act now: nothing to do, people must decide, or try again later.
 VerdictKind = Literal["ignore", "escalate", "hold"]
 
-# What became of one alert (the `gitops_bot_alerts_total{outcome}` label).
+# What became of one alert (the `gitops_bot_alerts_handled_total{outcome}` label).
 OutcomeKind = Literal["rolled_back", "proposed", "planned", "ignored", "held", "escalated", "failed"]
 
 # Why an alert was ignored, escalated or held (metric label `reason`, audit `code`).
@@ -34,7 +34,12 @@ ReasonCode = Literal[
     "silenced",
     "hold",
     "duplicate",
+    "paused",
 ]
+
+# Why an escalation was posted to Alertmanager (its `reason` label): a refused rollback's code, or
+# a condition the bot watches.
+EscalationReason = ReasonCode | Literal["recovery_timeout", "policy_problem"]
 
 # The next step of a rollback pull request's state machine.
 StepKind = Literal["none", "wait", "merge", "close", "update", "reply"]

@@ -69,8 +69,8 @@ def routing_spec() -> dict[str, Any]:
 
 def _fake(bare: Path) -> tuple[Any, bool]:
     """The fake GitHub from tests/fakes, validating against GitHub's description when it is on disk."""
-    openapi = importlib.import_module("gitops_bot_lab.fakes.github_openapi")
-    fake_cls = importlib.import_module("gitops_bot_lab.fakes.github_server").FakeGitHub
+    openapi = importlib.import_module("gitops_bot_lab.fakes.github.openapi")
+    fake_cls = importlib.import_module("gitops_bot_lab.fakes.github").FakeGitHub
     people = {"alice": "maintain", "mallory": "read"}
     try:
         openapi.contracts_dir()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_bot.app.crashpoints import ENV, EXIT_CODE, Point
-from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
+from gitops_bot_lab.fakes.github import FakeGitHub, webhook_headers
 from tests.conftest import firing_body, policy_yaml
 from tests.gitfix import Remote, agent_files, git
 

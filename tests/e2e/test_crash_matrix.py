@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gitops_bot.app.crashpoints import REGISTRY, Point
-from gitops_bot_lab.fakes.github_server import FakeGitHub
+from gitops_bot_lab.fakes.github import FakeGitHub
 from tests.e2e.crashlab import GOOD, Lab, until
 from tests.gitfix import make_remote
 

@@ -16,7 +16,7 @@ from gitops_bot.app.config import load_config
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.trailers import parse_trailers
-from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
+from gitops_bot_lab.fakes.github import FakeGitHub, webhook_headers
 from tests.conftest import firing_body, policy_yaml
 from tests.gitfix import Remote, agent_files, git, make_remote
 

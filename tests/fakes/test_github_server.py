@@ -16,8 +16,8 @@ import pytest
 import requests
 from github import Auth, Github, GithubException
 
-from gitops_bot_lab.fakes.github_openapi import NO_BODY, ContractError, contract
-from gitops_bot_lab.fakes.github_server import FakeGitHub, sign, webhook_headers
+from gitops_bot_lab.fakes.github import FakeGitHub, sign, webhook_headers
+from gitops_bot_lab.fakes.github.openapi import NO_BODY, ContractError, contract
 
 MANIFEST = "replicas: 2\nimage: agent:v1\nmodel: gpt-small\n"
 GIT_ENV = {
@@ -485,8 +485,8 @@ def test_invalid_response_from_the_fake_is_caught(
     gh: FakeGitHub, api: Github, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the fake itself renders a wrong type, the response check turns it into a 500."""
-    real = gh._repo_json
-    monkeypatch.setattr(gh, "_repo_json", lambda full=False: {**real(full), "id": "not-an-int"})
+    real = gh.render.repo
+    monkeypatch.setattr(gh.render, "repo", lambda full=False: {**real(full), "id": "not-an-int"})
     with pytest.raises(GithubException) as exc:
         api.get_repo(gh.full_name)
     assert exc.value.status == 500

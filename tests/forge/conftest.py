@@ -18,7 +18,7 @@ from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.forge import GitHubForge
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.trailers import parse_trailers
-from gitops_bot_lab.fakes.github_server import FakeGitHub, webhook_headers
+from gitops_bot_lab.fakes.github import FakeGitHub, webhook_headers
 from tests.conftest import make_alert, make_policy
 from tests.gitfix import Remote, agent_files, git, make_remote
 

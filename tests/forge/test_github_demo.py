@@ -9,8 +9,8 @@ from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.settings import GitHubSettings, make_client
 from gitops_bot.core.github.webhooks import PullRequestEvent
 from gitops_bot_lab.demo_github import routing_spec, run_github_demo
-from gitops_bot_lab.fakes.github_openapi import GitHubContract
-from gitops_bot_lab.fakes.github_server import FakeGitHub
+from gitops_bot_lab.fakes.github import FakeGitHub
+from gitops_bot_lab.fakes.github.openapi import GitHubContract
 from tests.forge.conftest import BOT, ROGUE, Clock, World, veto_policy
 from tests.gitfix import agent_files, make_remote
 

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from gitops_bot.adapters.journal import Journal
 from gitops_bot.app.server import create_app
 from gitops_bot.app.service import Bot
-from gitops_bot_lab.fakes.github_server import sign, webhook_headers
+from gitops_bot_lab.fakes.github import sign, webhook_headers
 from tests.conftest import EngineFactory
 from tests.forge.conftest import SECRET, Replica, World, veto_policy
 from tests.gitfix import Remote

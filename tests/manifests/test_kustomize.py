@@ -41,6 +41,7 @@ BASE_KINDS = [
     "NetworkPolicy",
     "PersistentVolumeClaim",
     "PodDisruptionBudget",
+    "PrometheusRule",
     "Service",
     "ServiceAccount",
     "ServiceMonitor",
@@ -77,8 +78,9 @@ def test_the_kubernetes_validator_rejects_a_malformed_deployment() -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_prometheus_operator_objects_match_their_crds(target: str) -> None:
     objects = [o for o in render(target) if o["kind"] in CRDS]
-    assert [o["kind"] for o in objects] == ["ServiceMonitor"]
-    assert {o["metadata"]["name"]: CRDS[o["kind"]].errors(o) for o in objects} == {"gitops-bot": []}
+    assert sorted(o["kind"] for o in objects) == ["PrometheusRule", "ServiceMonitor"]
+    found = {f"{o['kind']}/{o['metadata']['name']}": CRDS[o["kind"]].errors(o) for o in objects}
+    assert found == {"PrometheusRule/gitops-bot": [], "ServiceMonitor/gitops-bot": []}
 
 
 def test_every_prometheus_rule_in_the_repo_matches_the_crd() -> None:

@@ -5,14 +5,28 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 GIT_TIMEOUT_S = 20
-_GIT_LOCATION_VARS = frozenset({"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"})
+_GIT_LOCATION_VARS = frozenset(
+    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"}
+)
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment minus repo-pinning variables, with a neutral git config, plus `extra`.
+
+    A caller such as a git hook running pytest may have pinned GIT_DIR and friends; the stand-ins
+    must act on their own bare repository regardless.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+    env.update(extra or {})
+    return env
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -25,8 +39,9 @@ class _QuietHandler(WSGIRequestHandler):
 class LoopbackServer:
     """Serve a WSGI app on 127.0.0.1:<free port> from a daemon thread; use as a context manager."""
 
-    def __init__(self, app: Callable[..., Any], *, port: int = 0) -> None:
-        self._app, self._port = app, port
+    def __init__(self, app: Callable[..., Any], *, port: int = 0, poll_interval: float = 0.5) -> None:
+        # A short poll interval makes stop() quick (shutdown waits for the serve loop's next poll).
+        self._app, self._port, self._poll_interval = app, port, poll_interval
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -42,7 +57,12 @@ class LoopbackServer:
         self._server = make_server(
             "127.0.0.1", self._port, self._app, threaded=True, request_handler=_QuietHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stand-in", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": self._poll_interval},
+            name="stand-in",
+            daemon=True,
+        )
         self._thread.start()
 
     def __enter__(self) -> LoopbackServer:
@@ -70,14 +90,12 @@ class BareGit:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """git --git-dir=<bare> ..., bounded in time, independent of the caller's git env."""
-        env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
-        env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
         return subprocess.run(
             ["git", "--git-dir", str(self.path), *args],
             capture_output=True,
             text=True,
             timeout=GIT_TIMEOUT_S,
-            env=env,
+            env=git_env(),
             check=False,
         )
 

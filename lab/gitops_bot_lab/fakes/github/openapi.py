@@ -102,7 +102,7 @@ def contracts_dir() -> Path:
     """The contracts folder: `$GITOPS_CONTRACTS_DIR`, else the checkout's `tests/contracts`."""
     env = os.environ.get("GITOPS_CONTRACTS_DIR")
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[3] / "tests" / "contracts")
+    candidates.append(Path(__file__).resolve().parents[4] / "tests" / "contracts")
     for cand in candidates:
         if (cand / "github" / "api.github.com.json.gz").is_file():
             return cand

@@ -152,6 +152,10 @@ class Runtime:
         )
         self._stop = threading.Event()
         self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
+        self._loops_started = False
+        # serve: everything but the worker starts in the background (the first policy check alone
+        # reads every agent's files), so the webhook answers at once, clone or no clone.
+        self._serving_early = defer_clone
         self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def _escalations(self, am: AlertmanagerAPI | None) -> Escalations | None:
@@ -190,9 +194,9 @@ class Runtime:
         """
         self.bot.start()
         repo = self.bot.engine.repo
-        if repo.ready:
+        if repo.ready and not self._serving_early:
             self._start_loops()
-        if not repo.ready or not repo.indexed():
+        if self._serving_early or not repo.indexed():
             threading.Thread(target=self._prepare, name="gitops-bot-clone", daemon=True).start()
 
     def _prepare(self) -> None:
@@ -207,10 +211,13 @@ class Runtime:
                     return
                 delay = min(delay * 2, 60.0)
                 continue
-            with self._life:
-                if self._stop.is_set():
-                    return
+        with self._life:
+            if self._stop.is_set():
+                return
+            if not self._loops_started:
                 self._start_loops()
+        if repo.indexed():
+            return
         try:
             repo.index_history()
         except GitopsBotError as e:
@@ -218,6 +225,7 @@ class Runtime:
 
     def _start_loops(self) -> None:
         """Resume open recovery watches from git; start the policy, watcher, PR, resync, watch-good loops."""
+        self._loops_started = True
         self.policy_status.start()
         try:
             resumed = self.watcher.resume()

@@ -13,7 +13,7 @@ ifneq ($(VENV_VERSION),$(PY_VERSION))
 $(shell rm -rf $(VENV))
 endif
 
-.PHONY: help demo demo-github test lint unit bench wheel-check clean python-check
+.PHONY: help demo demo-github test lint unit fuzz bench wheel-check clean python-check
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -48,6 +48,11 @@ lint: $(DEV)  ## ruff, mypy --strict, import-linter layers, duplicate-code check
 
 unit: $(DEV)  ## pytest only (pass T=tests/path::name to run one test)
 	$(BIN)/pytest -q $(T)
+
+# `make test` runs the fuzz targets too, at 150 examples each (a few seconds); this runs them longer.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(DEV)  ## fuzz webhook, matcher, duration, path and PromQL parsers and the HTTP routes (FUZZ_EXAMPLES=20000)
+	GITOPS_BOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 # pytest exits 5 when it collects nothing; that must fail, and it does (any non-zero exit fails make).
 test: lint unit  ## every check and every test

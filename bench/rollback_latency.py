@@ -131,7 +131,7 @@ def main() -> int:
     a, b = [r.latency for r in runs], [p.total for p in plumb]
     print(f"   bot clone + commit-graph (excluded): {bot.clone_seconds:.1f} s; run A took {a_seconds:.1f} s")
     print(
-        "== git settings on both clones (adapters/gitclone.py): "
+        "== git settings on both clones (GitRepo._tune): "
         + ", ".join(line.replace(" ", "=") for line in tuned.split("\n") if line)
         + ", commit-graph write --reachable --changed-paths"
     )

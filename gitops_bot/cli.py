@@ -125,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = _add(sub, "serve", "receive Alertmanager webhooks and roll back", common)
     _config(serve)
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept webhooks without a token")
+    serve.add_argument(
+        "--insecure-no-state-key",
+        action="store_true",
+        help="run without a state key: bot tags and PR tickets are written and read unauthenticated",
+    )
     demo = _add(sub, "demo", "run the whole loop on a local example repo", common)
     demo.add_argument("--captured", action="store_true", help="replay captured payloads, no Prometheus")
     _add(sub, "demo-github", "github mode against a fake GitHub: PR, veto window, /approve, merge", common)
@@ -248,19 +253,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from gitops_bot.app.serve import serve
 
-        return serve(config, insecure=args.insecure_no_auth)
+        return serve(config, insecure=args.insecure_no_auth, insecure_state=args.insecure_no_state_key)
     return _run_on_repo(args, config)
 
 
 def _run_on_repo(args: argparse.Namespace, config: Config) -> int:
     """The commands that work on the bot's clone of the GitOps repo."""
-    # Reading history or pausing in an emergency must not depend on the policy files being valid.
-    needs_policies = args.command not in ("audit", "pause", "resume")
+    # Pausing in an emergency must not depend on the policy files being valid; the audit needs
+    # them: a rollback record counts only when its policy's fields prove it.
+    needs_policies = args.command not in ("pause", "resume")
     engine = make_engine(config, load_policies(config.policies) if needs_policies else ())
     if args.command == "audit":
         with engine.exclusive():  # `serve` may be using the same clone
             engine.repo.sync()
-        records = audit_records(engine.repo, agent=args.agent)
+        records = audit_records(engine, agent=args.agent)
         print(json.dumps([r.to_json() for r in records], indent=2) if args.json else audit_table(records))
         return 0
     if args.command == "watch-good":

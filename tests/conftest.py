@@ -16,9 +16,20 @@ from gitops_bot.app.forge import Forge
 from gitops_bot.app.forge.local import LocalForge
 from gitops_bot.core.alerts import Alert, format_time, parse_alert
 from gitops_bot.core.policy import Policy, parse_policy
-from tests.gitfix import Remote, make_remote
+from gitops_bot.core.statekey import StateKeys, seal_tag
+from tests.gitfix import Remote, git, make_remote
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
+STATE_KEY = "test-state-key-0123456789"
+TEST_KEYS = StateKeys((STATE_KEY.encode(),))
+
+
+@pytest.fixture(autouse=True)
+def state_key_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every bot a test starts (in process or as `gitops-bot serve`) holds the state key."""
+    monkeypatch.setenv("GITOPS_BOT_STATE_KEY", STATE_KEY)
+
+
 ALERTMANAGER = CONTRACTS / "alertmanager"
 
 
@@ -109,6 +120,16 @@ def remote(tmp_path: Path) -> Remote:
     )
 
 
+def push_tag(
+    remote: Remote, name: str, message: str, *, rev: str = "HEAD", keys: StateKeys | None = TEST_KEYS
+) -> None:
+    """Push an annotated tag from the developer clone, sealed with the state key unless keys is None."""
+    sha = remote.head(rev)
+    text = seal_tag(keys, name, sha, message) if keys is not None else message
+    git(remote.dev, "tag", "-a", "--cleanup=verbatim", "-m", text, name, sha)
+    git(remote.dev, "push", "--quiet", "origin", f"refs/tags/{name}")
+
+
 EngineFactory = Callable[..., Engine]
 
 
@@ -126,6 +147,6 @@ def engine_for(tmp_path: Path) -> EngineFactory:
     ) -> Engine:
         repo = GitRepo(remote.url, "main", tmp_path / name / "repo")
         clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
-        return Engine(repo, forge or LocalForge(), policies or (make_policy(),), clock=clock)
+        return Engine(repo, forge or LocalForge(), policies or (make_policy(),), clock=clock, keys=TEST_KEYS)
 
     return build

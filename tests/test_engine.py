@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from gitops_bot.core.trailers import REF_KEYS, TRAILER_KEYS, parse_trailers
-from tests.conftest import EngineFactory, make_alert, make_policy
+from tests.conftest import EngineFactory, make_alert, make_policy, push_tag
 from tests.gitfix import Remote, agent_config, agent_files, deployment, git
 
 ROGUE = "2026.06.0"
@@ -148,8 +148,7 @@ def test_commit_marked_rollback_never_is_not_reverted(remote: Remote, engine_for
 def test_known_good_tag_older_than_the_culprit_is_the_target(
     remote: Remote, engine_for: EngineFactory
 ) -> None:
-    git(remote.dev, "tag", "-a", "-m", "good", "known-good/billing-agent/first", "HEAD")
-    git(remote.dev, "push", "--quiet", "origin", "--tags")
+    push_tag(remote, "known-good/billing-agent/first", "good")
     remote.commit(agent_files("billing-agent", "2026.05.9"), "Release billing 2026.05.9 (never baked)")
     ship_rogue(remote)
     outcome = engine_for(remote).handle(make_alert("billing-agent", ROGUE))

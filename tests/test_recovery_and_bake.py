@@ -42,7 +42,7 @@ def test_open_watch_resumes_after_restart_and_resolution_is_recorded_in_git(
     watcher.resolved(make_alert("billing-agent", ROGUE))
     (finished, result), *_ = watcher.poll_once()
     assert finished.rollback_sha == sha and result.signal == "resolved-notification"
-    (record,) = audit_records(engine.repo, agent="billing-agent")
+    (record,) = audit_records(engine, agent="billing-agent")
     assert record.recovery is not None and record.recovery["Recovery"] == "recovered"
     again = RecoveryWatcher(engine, Metrics(), prometheus_url=None)
     assert again.resume() == 0  # the tag on the remote says it is done

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from gitops_bot.adapters.journal import Journal
-from gitops_bot.app.server import create_app
+from gitops_bot.app.server import MAX_BODY, create_app
 from gitops_bot.app.service import Bot
 from tests.conftest import EngineFactory, firing_body, payload
 from tests.gitfix import Remote, agent_files, git
@@ -82,7 +82,7 @@ def rollbacks_on(remote: Remote) -> int:
         (b'{"hello": "world"}', TOKEN, 400),
         (None, None, 401),
         (None, "wrong-token", 401),
-        (b"x" * (1024 * 1024 + 1), TOKEN, 413),
+        (b"x" * (MAX_BODY + 1), TOKEN, 413),
     ],
 )
 def test_bad_requests_get_the_right_status_and_write_nothing(
@@ -147,7 +147,7 @@ def test_rollbacks_endpoint_healthz_and_metrics(served: Served, remote: Remote) 
     assert "gitops_bot_alert_to_push_seconds_count 1.0" in text
 
 
-def test_chunked_body_over_1_mib_is_413_too(served: Served, remote: Remote) -> None:
+def test_chunked_body_over_the_cap_is_413_too(served: Served, remote: Remote) -> None:
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", int(served.url.rsplit(":", 1)[1]), timeout=10)
@@ -155,7 +155,7 @@ def test_chunked_body_over_1_mib_is_413_too(served: Served, remote: Remote) -> N
     conn.putheader("Authorization", f"Bearer {TOKEN}")
     conn.putheader("Transfer-Encoding", "chunked")
     conn.endheaders()
-    data = b'{"version": "4", "pad": "' + b"x" * (1024 * 1024) + b'"}'
+    data = b'{"version": "4", "pad": "' + b"x" * MAX_BODY + b'"}'
     for i in range(0, len(data), 65536):
         piece = data[i : i + 65536]
         conn.send(b"%x\r\n" % len(piece) + piece + b"\r\n")

@@ -1,19 +1,24 @@
 """The git adapter: the bot's own clone of the GitOps repo, driven through GitPython."""
 
 import re
-import subprocess
-from collections.abc import Generator, Sequence
+import shutil
+import threading
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
-from io import BufferedReader
 from pathlib import Path
 from typing import cast
 
 import git
 
-from gitops_bot.adapters.gitclone import Clone
+from gitops_bot.adapters.clone_repair import clear_stale_locks
+from gitops_bot.adapters.gitrun import GitLimits, GitRunner
+from gitops_bot.adapters.push_status import push_refusal
 from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
+from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
+
+CLONE_WAIT = 900.0  # how long git work waits for a clone in progress (then fails; callers retry)
 
 BOT_NAME = "gitops-bot"
 BOT_EMAIL = "gitops-bot@users.noreply.local"
@@ -29,13 +34,6 @@ _FS, _RS = "\x1f", "\x1e"
 # commit into the culprit walk. The fields a committer controls come last.
 _COMMIT_FORMAT = f"%H{_FS}%ct{_FS}%P{_FS}%an <%ae>{_FS}%B"
 _HEADER = re.compile(r"^[0-9a-f]{40}\x1f\d+\x1f(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?\x1f")
-_CLONE_CONFIG = {
-    "user.name": BOT_NAME,
-    "user.email": BOT_EMAIL,
-    "core.commitGraph": "true",
-    "gc.auto": "0",
-}
-_REJECTED = ("non-fast-forward", "fetch first", "[rejected]", "stale info", "failed to update ref")
 
 
 def _at(ts: str) -> datetime:
@@ -50,63 +48,157 @@ class GitRepo:
         url: str,
         branch: str,
         workdir: Path,
+        limits: GitLimits | None = None,
         *,
         max_file_bytes: int = 1024 * 1024,
         defer_clone: bool = False,
     ) -> None:
-        """Open the clone in workdir, else clone now (defer_clone: when clone() is called)."""
+        """Open the clone in workdir, else clone now (defer_clone: when clone() is called, in the
+        background; every git call waits for it, and the changed-path index comes after it)."""
         self.url, self.branch, self.workdir = url, branch, workdir
         self.max_file_bytes = max_file_bytes  # manifests over this are refused before parsing
         self.remote_ref = f"origin/{branch}"
+        self._runner = GitRunner(workdir, limits)
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
-        self._clone = Clone(url, branch, workdir, config=_CLONE_CONFIG)
-        if self._clone.exists():
-            self._clone.open()
-        elif not defer_clone:
-            self._clone.make()
-            self._clone.index_history()
+        self._repo: git.Repo | None = None
+        self._ready = threading.Event()
+        self._index_later = defer_clone
+        self.clone_error: str | None = None  # why the last background clone failed (for /readyz)
+        if defer_clone and not (workdir / ".git").exists():
+            workdir.parent.mkdir(parents=True, exist_ok=True)  # the engine's lock file sits there
         else:
-            self._clone.make_room()
+            self.repo = self._open()
 
-    # The clone itself (adapters/gitclone.py): every git call below goes through `repo`, which
-    # waits while a background clone is still being made.
-
-    def clone(self) -> None:
-        """Make the full clone if there is none yet (idempotent)."""
-        self._clone.make()
-
-    @property
-    def ready(self) -> bool:
-        """Whether the clone is complete (before that, git work waits)."""
-        return self._clone.ready
-
-    @property
-    def clone_error(self) -> str | None:
-        """Why the last clone attempt failed, if it did."""
-        return self._clone.error
+    # -- the clone itself: made now or in the background; git work waits for it ----------------
 
     @property
     def repo(self) -> git.Repo:
         """The GitPython repo, once the clone is complete."""
-        return self._clone.repo
+        self._wait()
+        assert self._repo is not None
+        return self._repo
+
+    @repo.setter
+    def repo(self, value: git.Repo) -> None:
+        self._repo = value
+        self._ready.set()
+
+    @property
+    def runner(self) -> GitRunner:
+        """The git runner of the work tree, once the clone is complete."""
+        self._wait()
+        return self._runner
+
+    def _wait(self) -> None:
+        if not self._ready.wait(CLONE_WAIT):
+            raise GitError(f"the clone of {self.url} is not complete after {CLONE_WAIT:.0f} s")
+
+    @property
+    def ready(self) -> bool:
+        """Whether the clone is complete."""
+        return self._ready.is_set()
+
+    def clone(self) -> None:
+        """Make the clone if there is none yet (idempotent); clone_error says why it failed."""
+        if self._ready.is_set():
+            return
+        try:
+            self.repo = self._open()
+        except GitError as e:
+            self.clone_error = str(e)
+            raise
+        self.clone_error = None
 
     def update_environment(self, **env: str) -> None:
-        """Environment for every later git command of this clone, the clone itself included."""
-        self._clone.update_environment(**env)
+        """Environment for every later git command, the clone itself included (e.g. a token)."""
+        self._runner.extra_env.update(env)
 
     def indexed(self) -> bool:
-        """Whether the changed-path filters are written."""
-        return self._clone.indexed()
+        """Whether the changed-path filters are written (fetches keep them current from then on)."""
+        got = self._runner.run("config", "--get", "fetch.writeCommitGraph", check=False)
+        return got.status == 0 and got.stdout.strip() == "true"
 
     def index_history(self) -> None:
-        """Write the changed-path filters that make path-limited walks cheap (seconds on 50k commits)."""
-        self._clone.index_history()
+        """Write the changed-path filters (seconds on 50k commits); safe while serving, as git
+        swaps the graph file atomically. Fetches write the graph only once this first write is
+        done, so they never contend for its lock."""
+        self._runner.run("commit-graph", "write", "--reachable", "--changed-paths")
+        self._runner.run("config", "fetch.writeCommitGraph", "true")
 
-    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
+    def _open(self) -> git.Repo:
+        """Open the clone, cloning first when there is none."""
+        if not (self.workdir / ".git").exists():
+            self._clone()
         try:
-            return str(self.repo.git.execute(["git", *args], env=env))
-        except git.GitCommandError as e:
-            raise GitError(f"git {args[0]} failed: {_why(e)}") from e
+            repo = git.Repo(self.workdir)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError) as e:
+            raise GitError(f"{self.workdir} is not a usable clone: {e}") from e
+        origin = self._runner.run("config", "--get", "remote.origin.url").stdout.strip()
+        if origin != self.url:
+            raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
+        return repo
+
+    def _clone(self) -> None:
+        """A full clone (culprits at any depth, limit windows and ancestry need all of history),
+        made beside workdir and renamed into place: a process killed mid-clone leaves nothing
+        that the next start would take for a good clone."""
+        side = self.workdir.with_name(f"{self.workdir.name}.cloning")
+        shutil.rmtree(side, ignore_errors=True)
+        self.workdir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._runner.run(
+                "clone", "--quiet", "--branch", self.branch, self.url, str(side), cwd=self.workdir.parent
+            )
+            side.rename(self.workdir)
+        except (GitError, OSError) as e:
+            # Nothing half-cloned is left to trip the next try; a timeout stays a timeout.
+            shutil.rmtree(side, ignore_errors=True)
+            kind = type(e) if isinstance(e, GitError) else GitError
+            raise kind(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+        self._tune()
+
+    def repair(self) -> str:
+        """Make the clone usable again; say what was done ("" when it was fine).
+
+        Stale lock files (a git killed mid-write) are removed unless a live git still works in the
+        clone; a clone whose work tree or history is gone is re-cloned. Raises GitError when it
+        cannot (remote down, a live git holding a lock, the folder belongs to another remote).
+        """
+        done = clear_stale_locks(self.workdir, self.runner.limits.local_timeout)
+        healthy = (self.workdir / ".git").is_dir() and self.runner.run(
+            "rev-parse", "--verify", "--quiet", f"{self.remote_ref}^{{commit}}", check=False
+        ).status == 0
+        if healthy:
+            return "; ".join(done)
+        self.repo.close()
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)  # our own clone, beyond use: history is on the remote
+        self._scanned = ("", ())
+        self.repo = self._open()
+        return "; ".join([*done, f"re-cloned {self.workdir}"])
+
+    def _tune(self) -> None:
+        """Commit-graph with changed-path filters makes path-limited history walks cheap."""
+        for key, value in (
+            ("user.name", BOT_NAME),
+            ("user.email", BOT_EMAIL),
+            ("core.commitGraph", "true"),
+            ("gc.auto", "0"),
+        ):
+            self._runner.run("config", key, value)
+        if self._index_later:  # a plain graph now (a fraction of a second), the filters after
+            self._runner.run("commit-graph", "write", "--reachable")
+        else:
+            self.index_history()
+
+    def _git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """stdout of a checked git call, without its final newline."""
+        out = self.runner.run(*args, env=env).stdout
+        return out[:-1] if out.endswith("\n") else out
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """Run any git command in the clone under the deadlines (for forge helpers)."""
+        return self._git(*args, env=env)
 
     def sync(self) -> str:
         """Fetch the branch and tags, reset the work tree onto it, return the head sha."""
@@ -124,7 +216,7 @@ class GitRepo:
 
     def head_sha(self) -> str:
         """The sha the work tree sits on."""
-        return self.repo.head.commit.hexsha
+        return self._git("rev-parse", "HEAD")
 
     def read(self, rev: str, path: str) -> str | None:
         """A file's text at a revision for display (undecodable bytes shown as U+FFFD), or None."""
@@ -134,13 +226,20 @@ class GitRepo:
     def read_bytes(self, rev: str, path: str) -> bytes | None:
         """A file's exact bytes at a revision, or None when it does not exist there."""
         try:
-            _, kind, _, data = self.repo.git.get_object_data(f"{rev}:{path}")
+            _, kind, _, data = self.repo.git.get_object_data(_object_name(rev, path))
         except ValueError:
             return None
         except git.GitCommandError as e:
-            raise GitError(f"cannot read {path} at {rev}: {_why(e)}") from e
+            raise GitError(f"cannot read {path} at {rev}: {(e.stderr or str(e)).strip()}") from e
         is_blob = cast(bytes, kind) == b"blob"  # GitPython's stubs say str; it hands back bytes
         return bytes(data) if is_blob else None
+
+    def blob_id(self, rev: str, path: str) -> str | None:
+        """The object id at rev:path through the long-lived cat-file process (no new git), or None."""
+        try:
+            return str(self.repo.git.get_object_header(_object_name(rev, path))[0])
+        except ValueError:
+            return None
 
     def list_files(self, rev: str) -> list[str]:
         """Every file path at a revision."""
@@ -156,7 +255,7 @@ class GitRepo:
     def exists(self, rev: str, path: str) -> bool:
         """Whether the path exists at the revision."""
         try:
-            self.repo.git.get_object_header(f"{rev}:{path.rstrip('/')}")
+            self.repo.git.get_object_header(_object_name(rev, path.rstrip("/")))
         except ValueError:
             return False
         return True
@@ -167,16 +266,10 @@ class GitRepo:
         Streaming lets the culprit walk stop git as soon as it has passed the culprit, which on a
         deep history is most of the cost; closing the iterator ends the git process.
         """
-        args = ["git", "log", "-z", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
-        try:
-            proc = self.repo.git.execute(args, as_process=True)
-        except git.GitCommandError as e:
-            raise GitError(f"git log failed: {_why(e)}") from e
-        popen = cast("subprocess.Popen[bytes]", proc.proc)
-        stdout, stderr = cast(BufferedReader, popen.stdout), cast(BufferedReader, popen.stderr)
-        pending = b""
-        try:
-            while chunk := stdout.read1(1 << 16):
+        args = ["log", "-z", "--first-parent", f"--format={_COMMIT_FORMAT}", rev, "--", *paths]
+        with self.runner.stream(*args) as stdout:
+            pending = b""
+            while chunk := stdout.read1(1 << 16):  # type: ignore[attr-defined]
                 pending += chunk
                 *records, pending = pending.split(b"\0")
                 for record in records:
@@ -184,12 +277,6 @@ class GitRepo:
                         yield _commit(text)
             if pending.strip():
                 yield _commit(pending.decode("utf-8", errors="replace").lstrip("\n"))
-            if popen.wait() != 0:
-                raise GitError(f"git log {rev} failed: {stderr.read().decode(errors='replace').strip()}")
-        finally:
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait()
 
     def commit_info(self, rev: str) -> CommitInfo:
         """One commit's info."""
@@ -248,13 +335,10 @@ class GitRepo:
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether older is reachable from newer."""
-        try:
-            self.repo.git.merge_base("--is-ancestor", older, newer)
-        except git.GitCommandError as e:
-            if e.status == 1:
-                return False
-            raise GitError(f"merge-base failed: {_why(e)}") from e
-        return True
+        result = self.runner.run("merge-base", "--is-ancestor", older, newer, check=False)
+        if result.status not in (0, 1):
+            raise GitError(f"git merge-base failed (exit {result.status}): {result.stderr}")
+        return result.status == 0
 
     def commit_files(
         self, files: dict[str, bytes], message: str, *, parent: str, remove: Sequence[str] = ()
@@ -274,7 +358,7 @@ class GitRepo:
             self._git("add", "--", *files)
         if remove:
             self._git("rm", "--quiet", "--", *remove)
-        msg_file = Path(self.repo.git_dir) / "GITOPS_BOT_MSG"
+        msg_file = self.workdir / ".git" / "GITOPS_BOT_MSG"
         msg_file.write_text(message, encoding="utf-8")
         self._git("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", str(msg_file), env=BOT_ENV)
         return self.head_sha()
@@ -284,30 +368,41 @@ class GitRepo:
 
         Raises PushRejectedError if the remote moved.
         """
-        try:
-            out = str(self.repo.git.push("--porcelain", "origin", refspec))
-            # Two replicas building the same rollback in the same second make the same sha.
-            return not any(line.startswith("=\t") for line in out.splitlines())
-        except git.GitCommandError as e:
-            text = f"{e.stdout} {e.stderr}"
-            if any(marker in text for marker in _REJECTED):
-                raise PushRejectedError(f"push of {refspec} rejected: the remote moved") from e
-            raise GitError(f"git push failed: {_why(e)}") from e
+        result = self.runner.run("push", "--porcelain", "origin", refspec, check=False)
+        refusal = push_refusal(result)
+        if refusal is not None:
+            raise refusal
+        # Two replicas building the same rollback in the same second make the same sha.
+        return not any(line.startswith("=\t") for line in result.stdout.splitlines())
 
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
-        # Locally always forced: a tag left by a try that died before its push must not block the
-        # retry. The push (forced only with replace) is what decides.
-        self._git("tag", "--annotate", "--force", "--message", message, name, rev)
-        try:
-            self.repo.git.push("--porcelain", *force, "origin", f"refs/tags/{name}")
-        except git.GitCommandError as e:
-            if not replace and "already exists" in f"{e.stdout} {e.stderr}":
-                self._git("fetch", "--quiet", "origin", f"+refs/tags/{name}:refs/tags/{name}")
-                return False
-            raise GitError(f"git push of tag {name} failed: {_why(e)}") from e
+        # verbatim: the message is stored byte for byte, so an authenticator over it still verifies.
+        # Locally always forced: the tag may already be here (fetched by a sync after a crash that
+        # came right after the push, or left by a try that died before it); the push decides.
+        self._git("tag", "--annotate", "--cleanup=verbatim", "--force", "--message", message, name, rev)
+        result = self.runner.run("push", "--porcelain", *force, "origin", f"refs/tags/{name}", check=False)
+        if not replace and "[rejected] (already exists)" in result.stdout:
+            self._git(
+                "fetch", "--quiet", "--no-write-fetch-head", "origin", f"+refs/tags/{name}:refs/tags/{name}"
+            )
+            return False
+        if (refusal := push_refusal(result)) is not None:
+            raise GitError(f"push of tag {name} refused: {refusal}") from refusal
         return True
+
+    def tag_records(self, prefix: str) -> list[TagRecord]:
+        """Every tag under refs/tags/<prefix> with the commit it points at and its message."""
+        fields = "%(refname)", "%(objecttype)", "%(*objectname)", "%(objectname)", "%(contents)"
+        out = self._git("for-each-ref", f"--format={_FS.join(fields)}{_RS}", f"refs/tags/{prefix}")
+        found = []
+        for chunk in out.split(_RS):
+            parts = chunk.lstrip("\n").split(_FS, 4)
+            if len(parts) == 5 and parts[0].startswith("refs/tags/") and "\n" not in parts[0]:
+                ref, kind, peeled, sha, message = parts
+                found.append(TagRecord(ref.removeprefix("refs/tags/"), peeled or sha, message, kind == "tag"))
+        return found
 
     def tag_messages(self, prefix: str) -> dict[str, str]:
         """Annotated tags under refs/tags/<prefix>: name (after the prefix) -> message."""
@@ -320,15 +415,20 @@ class GitRepo:
         return found
 
 
+def _object_name(rev: str, path: str) -> str:
+    """`rev:path` for GitPython's long-lived `cat-file --batch` process, which reads one name per line.
+
+    Last line of defence: a newline (or any whitespace or control character) in the name would
+    split it into two requests and leave every later answer off by one until a restart.
+    """
+    name = f"{rev}:{path}"
+    if any(c.isspace() or not c.isprintable() for c in name):
+        raise GitError(f"refusing to look up {name!r}: whitespace or control characters in an object name")
+    return name
+
+
 def _commit(chunk: str) -> CommitInfo:
     if not _HEADER.match(chunk):
         raise GitError(f"unexpected git log record: {chunk[:80]!r}")
     sha, ts, parents, author, message = chunk.split(_FS, 4)
     return CommitInfo(sha, _at(ts), author, message, tuple(parents.split()))
-
-
-def _why(e: Exception) -> str:
-    if isinstance(e, git.GitCommandError):
-        text = (e.stderr or e.stdout or "").strip().strip("'").strip()
-        return text.splitlines()[-1] if text else f"exit {e.status}"
-    return str(e)

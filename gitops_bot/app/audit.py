@@ -1,9 +1,10 @@
 """The audit trail, read back from rollback commit trailers."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.app.engine import Engine
 from gitops_bot.core.refs import RECOVERY_PREFIX
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
 
@@ -15,18 +16,18 @@ def _recovery(record: RollbackRecord) -> str:
     return f"{record.recovery.get('Recovery', '?')} ({seconds}s after alert)"
 
 
-def audit_records(repo: GitRepo, *, agent: str | None) -> tuple[RollbackRecord, ...]:
-    """Rollbacks newest first, each with its recovery record (a tag) when there is one."""
-    recoveries = repo.tag_messages(RECOVERY_PREFIX)
+def audit_records(engine: Engine, *, agent: str | None) -> tuple[RollbackRecord, ...]:
+    """Proven rollbacks newest first, each with its (authenticated) recovery tag when there is one."""
+    recoveries = engine.trusted.tag_messages(RECOVERY_PREFIX)
     return tuple(
         replace(r, recovery=parse_trailers(recoveries[r.sha[:12]])) if r.sha[:12] in recoveries else r
-        for r in repo.rollbacks(agent=agent)
+        for r in engine.trusted.rollbacks(now=datetime.now(UTC), agent=agent)
     )
 
 
-def rollbacks_json(repo: GitRepo, *, agent: str | None) -> list[dict[str, Any]]:
+def rollbacks_json(engine: Engine, *, agent: str | None) -> list[dict[str, Any]]:
     """Rollbacks as JSON objects (shared by the CLI and GET /api/v1/rollbacks)."""
-    return [r.to_json() for r in audit_records(repo, agent=agent)]
+    return [r.to_json() for r in audit_records(engine, agent=agent)]
 
 
 def audit_table(records: tuple[RollbackRecord, ...]) -> str:

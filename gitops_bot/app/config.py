@@ -7,7 +7,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gitops_bot.app.config_schema import ConfigDoc, PrometheusSection
+from gitops_bot.adapters.gitrun import GitLimits
+from gitops_bot.app.config_schema import ConfigDoc, GitSection, PrometheusSection
 from gitops_bot.core.durations import parse_duration
 from gitops_bot.core.edits import DEFAULT_MAX_FILE_BYTES
 from gitops_bot.core.errors import ConfigError
@@ -47,6 +48,8 @@ class Config:
     listen_port: int
     token_env: str
     policies: Path
+    read_token_env: str | None = None  # optional bearer token for GET /api/v1/rollbacks
+    state_key_env: str = "GITOPS_BOT_STATE_KEY"  # HMAC key(s) for tags and PR tickets, current first
     github: dict[str, Any] = field(default_factory=dict)
     alertmanager_url: str | None = None
     prometheus_url: str | None = None
@@ -54,6 +57,11 @@ class Config:
     recovery_poll_seconds: float = 10.0
     watch_good_seconds: float | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    git: GitLimits = field(default_factory=GitLimits)
+    rollback_deadline: float = 120.0  # keep redoing a rollback through push races this long
+    max_body: int = 8 * 1024 * 1024  # fits a 10,000-alert Alertmanager group (~4.7 MiB)
+    threads: int = 8  # HTTP worker threads (connections beyond them wait in the event loop)
+    read_timeout: float = 10.0  # a request whose headers/body stall this long is cut off
     prometheus_client: PrometheusClient = PrometheusClient()
     escalations: EscalationSettings = EscalationSettings()
     raw: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +77,18 @@ def _listen(text: str) -> tuple[str, int]:
 
 def _seconds(text: str) -> float:
     return parse_duration(text).total_seconds()
+
+
+def _git_limits(sec: GitSection) -> GitLimits:
+    """`git:` deadlines: network ops (clone/fetch/push) and local ones are set apart."""
+    return GitLimits(
+        network_timeout=_seconds(sec.network_timeout),
+        local_timeout=_seconds(sec.local_timeout),
+        low_speed_limit=sec.low_speed_limit,
+        low_speed_time=max(1, round(_seconds(sec.low_speed_time))),
+        ssh_connect_timeout=max(1, round(_seconds(sec.ssh_connect_timeout))),
+        ssh_keepalive=max(1, round(_seconds(sec.ssh_keepalive))),
+    )
 
 
 def _validate(raw: object) -> ConfigDoc:
@@ -114,7 +134,9 @@ def parse_config(raw: object, *, base: Path) -> Config:
         listen_host=host,
         listen_port=port,
         token_env=doc.server.alertmanager_token_env,
+        read_token_env=doc.server.read_token_env,
         policies=(base / doc.policies).resolve(),
+        state_key_env=doc.state_key_env,
         github=github,
         alertmanager_url=am.url if am else None,
         prometheus_url=prom.url if prom else None,
@@ -122,6 +144,11 @@ def parse_config(raw: object, *, base: Path) -> Config:
         recovery_poll_seconds=_seconds(prom.poll if prom else "10s"),
         watch_good_seconds=_seconds(doc.watch_good.interval) if doc.watch_good else None,
         max_file_bytes=doc.repo.max_file_bytes,
+        git=_git_limits(doc.git),
+        rollback_deadline=_seconds(doc.rollback.deadline),
+        max_body=doc.server.max_body_bytes,
+        threads=doc.server.threads,
+        read_timeout=_seconds(doc.server.read_timeout),
         prometheus_client=_prometheus_client(prom, base),
         escalations=EscalationSettings(
             enabled=doc.escalations.enabled,

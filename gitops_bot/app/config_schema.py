@@ -45,6 +45,33 @@ class ServerSection(Strict):
 
     listen: Text = "127.0.0.1:8080"
     alertmanager_token_env: Text = "GITOPS_BOT_ALERT_TOKEN"
+    read_token_env: Text | None = Field(
+        None, description="optional: a bearer token GET /api/v1/rollbacks then requires (metrics stay open)"
+    )
+    max_body_bytes: StrictInt = Field(
+        8 * 1024 * 1024, ge=1024, description="413 above; one 10,000-alert Alertmanager group is ~4.7 MiB"
+    )
+    threads: StrictInt = Field(8, ge=1, le=256, description="HTTP worker threads (waitress)")
+    read_timeout: Duration = Field(
+        "10s", description="a connection silent this long (headers or body) is closed"
+    )
+
+
+class GitSection(Strict):
+    """Deadlines for every git call: a stalled remote must not freeze rollbacks."""
+
+    network_timeout: Duration = Field("2m", description="clone, fetch, push: killed after this")
+    local_timeout: Duration = Field("1m", description="log, commit, reset ... in the bot's own clone")
+    low_speed_limit: StrictInt = Field(1000, ge=1, description="HTTP: bytes/s below which a transfer ...")
+    low_speed_time: Duration = Field("20s", description="... is aborted after this long")
+    ssh_connect_timeout: Duration = "10s"
+    ssh_keepalive: Duration = Field("5s", description="ServerAliveInterval; 3 missed answers drop it")
+
+
+class RollbackSection(Strict):
+    """How long an emergency rollback keeps redoing through push races."""
+
+    deadline: Duration = "2m"
 
 
 class AlertmanagerSection(Strict):
@@ -100,7 +127,12 @@ class ConfigDoc(Strict):
     forge: Annotated[ForgeSection, Field(default_factory=ForgeSection)]
     server: Annotated[ServerSection, Field(default_factory=ServerSection)]
     policies: Text = "policies/"
+    state_key_env: Text = Field(
+        "GITOPS_BOT_STATE_KEY", description="HMAC key(s) sealing bot tags and PR tickets: 'key' or 'new,old'"
+    )
     alertmanager: AlertmanagerSection | None = None
     prometheus: PrometheusSection | None = None
     watch_good: WatchGoodSection | None = None
+    git: Annotated[GitSection, Field(default_factory=GitSection)]
+    rollback: Annotated[RollbackSection, Field(default_factory=RollbackSection)]
     escalations: Annotated[EscalationsSection, Field(default_factory=EscalationsSection)]

@@ -6,21 +6,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gitops_bot.adapters.gitrepo import GitRepo
+from gitops_bot.adapters.rebase import commit_onto, fetch_branch, moved_under
 from gitops_bot.app.crashpoints import NEVER, CrashPoints, Point
 from gitops_bot.app.forge import Forge
+from gitops_bot.app.manifests import field_files
 from gitops_bot.app.planner import plan_rollback
+from gitops_bot.app.redo import Backoff
+from gitops_bot.app.trusted import Reported, TrustedState
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
-from gitops_bot.core.errors import AlreadyPublishedError, PushRejectedError
+from gitops_bot.core.errors import AlreadyPublishedError, GitError, PushRejectedError
 from gitops_bot.core.kinds import OutcomeKind, ReasonCode, VerdictKind
 from gitops_bot.core.pause import PAUSE_FILE, pause_verdict, read_pause
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.route import Routed, route
+from gitops_bot.core.statekey import StateKeys
 
 log = logging.getLogger("gitops_bot")
 Gate = Callable[[Routed], tuple[Verdict | None, str]]
@@ -53,14 +58,21 @@ class Engine:
         policies: tuple[Policy, ...],
         *,
         clock: Callable[[], datetime] = _utcnow,
-        max_attempts: int = 5,
+        deadline: float = 120.0,
         gate: Gate | None = None,
+        keys: StateKeys | None = None,
         crash: CrashPoints = NEVER,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
         self.gate, self.crash = gate, crash
-        self.clock, self.max_attempts = clock, max_attempts
+        self.keys = keys or StateKeys()  # none: nothing the bot signed can be trusted or written
+        self.reported = Reported()
+        self.trusted = TrustedState(repo, policies, self.keys, self.reported)
+        self.clock, self.deadline = clock, deadline
+        self.races_lost = 0  # pushes the remote refused because the branch moved (a metric)
+        self.on_race_lost: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._clone_problem: str | None = None
         self.after_sync: list[Callable[[str], None]] = []  # e.g. re-resolve policies on a new head
         self.synced_at = 0.0  # unix time of the last successful fetch (a metric reads it)
 
@@ -83,6 +95,35 @@ class Engine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def clone_problem(self) -> str | None:
+        """Why the clone cannot be used and was not repaired (for /readyz), else None.
+
+        Repairs only when the work tree is free; while a job holds it, the last answer stands.
+        A clone still being made in the background is no problem: alerts are journaled meanwhile.
+        """
+        if not self.repo.ready:
+            return None
+        if not self._lock.acquire(blocking=False):
+            return self._clone_problem
+        try:
+            lock_path = self.repo.workdir.parent / f".{self.repo.workdir.name}.lock"
+            with open(lock_path, "w") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # another process (the CLI) is working in it
+                    return self._clone_problem
+                try:
+                    if repaired := self.repo.repair():
+                        log.warning("repaired the clone: %s", repaired)
+                    self._clone_problem = None
+                except GitError as e:
+                    self._clone_problem = f"clone {self.repo.workdir} unusable and not repaired: {e}"
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+        return self._clone_problem
+
     def check(self, routed: Routed) -> tuple[Verdict | None, str]:
         """Ask the outside world whether acting is still right (no gate: always)."""
         return self.gate(routed) if self.gate is not None else (None, "")
@@ -98,9 +139,12 @@ class Engine:
         """The rollback path once policy, agent and version are known (alerts and operators)."""
         dry_run = dry_run or routed.policy.action.mode == "dry-run"
         with self.exclusive():
-            for attempt in range(1, self.max_attempts + 1):
+            if repaired := self.repo.repair():
+                log.warning("repaired the clone: %s", repaired)
+            backoff = Backoff(self.deadline)
+            while True:
                 head = self.sync()
-                plan = plan_rollback(self.repo, routed, head=head, now=self.clock())
+                plan = plan_rollback(self.repo, routed, head=head, now=self.clock(), trust=self.trusted)
                 if isinstance(plan, Verdict):
                     return _from_verdict(plan, routed.agent)
                 if dry_run:
@@ -112,15 +156,46 @@ class Engine:
                 if verdict is not None:
                     return _from_verdict(verdict, routed.agent)
                 outcome = self._deliver(routed, plan, note)
+                while outcome is None:
+                    if not self._lost_race(routed.agent, backoff):
+                        return Outcome(
+                            "failed",
+                            f"push lost {backoff.tries} races in {self.deadline:g}s; the branch never stood still",
+                            routed.agent,
+                        )
+                    rebased = self._rebased(plan, routed)
+                    if rebased is None:
+                        break  # something relevant arrived: plan again from scratch
+                    plan, sha = rebased
+                    outcome = self._deliver(routed, plan, note, sha=sha)
                 if outcome is not None:
                     return outcome
-                log.info("branch moved on attempt %d for %s; refetching and redoing", attempt, routed.agent)
-        return Outcome("failed", f"push rejected {self.max_attempts} times in a row", routed.agent)
 
-    def _deliver(self, routed: Routed, plan: Plan, note: str) -> Outcome | None:
-        """Commit and publish; None when the branch (or this clone) moved and the plan must be redone."""
+    def _lost_race(self, agent: str, backoff: Backoff) -> bool:
+        """Count the lost race and wait a jittered moment; False once the redo deadline has passed."""
+        self.races_lost += 1
+        for callback in self.on_race_lost:
+            callback()
+        log.info("branch moved under the rollback of %s (race %d); redoing", agent, backoff.tries + 1)
+        return backoff.wait()
+
+    def _rebased(self, plan: Plan, routed: Routed) -> tuple[Plan, str] | None:
+        """The same rollback committed on the new head, when what arrived cannot change it; else None.
+
+        Under churn (a CI bot bumping images) a full replan is slow enough to lose every race. If
+        the new commits touch none of this agent's version files and record no rollback (limits),
+        culprit, target and edit are unchanged, so only the parent moves.
+        """
+        new = fetch_branch(self.repo)
+        files = sorted({*plan.files, *field_files(plan.policy, routed.bindings)})
+        if moved_under(self.repo, plan.head, new, files):
+            return None
+        return replace(plan, head=new), commit_onto(self.repo, new, plan.files, plan.message)
+
+    def _deliver(self, routed: Routed, plan: Plan, note: str, sha: str | None = None) -> Outcome | None:
+        """Commit (unless given the commit) and publish; None when the branch or this clone moved."""
         try:
-            sha = self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            sha = sha or self.repo.commit_files(plan.files, plan.message, parent=plan.head)
             self.crash.hit(Point.AFTER_LOCAL_COMMIT)
             where = self.forge.publish(self.repo, plan, sha)
         except AlreadyPublishedError as e:

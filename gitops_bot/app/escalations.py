@@ -102,12 +102,13 @@ class Escalations:
         repo = self.engine.repo
         holding: list[Escalation] = []
         since = now - timedelta(seconds=lookback(*(p.fleet for p in self.engine.policies)))
-        records = repo.rollbacks(since=since) if since < now else ()
+        trusted = self.engine.trusted  # forged records and tags page nobody
+        records = trusted.rollbacks(now=now, since=since) if since < now else ()
         for policy in self.engine.policies:
             if found := breaker_escalation(policy, records, now):
                 holding.append(found)
         window = timedelta(seconds=self.recovery_lookback)
-        for sha12, message in repo.tag_messages(RECOVERY_PREFIX).items():
+        for sha12, message in trusted.tag_messages(RECOVERY_PREFIX).items():
             if "Recovery: timeout" not in message:
                 continue
             found = recovery_escalation(

@@ -11,9 +11,15 @@ from gitops_bot.core.versions import display_version
 
 
 def mark_good(engine: Engine, agent: str, *, who: str, labels: Mapping[str, str] | None = None) -> str:
-    """Tag `known-good/<agent>/<short sha>` on the head and push it; return what was done."""
+    """Tag `known-good/<agent>/<short sha>` on the head and push it; return what was done.
+
+    The tag chooses future rollback targets, so it is sealed with the state key: holding the key
+    is what authenticates the person (a tag pushed by hand is ignored and reported).
+    """
     if not is_plain_name(agent):
         raise UsageError(f"--agent {agent!r} is not a plain agent name")
+    if not engine.keys.configured:
+        raise UsageError("mark-good needs the state key (the environment variable named by state_key_env)")
     with engine.exclusive():  # `serve` may be using the same clone
         return _mark(engine, agent, who, dict(labels or {}))
 
@@ -28,6 +34,8 @@ def _mark(engine: Engine, agent: str, who: str, labels: dict[str, str]) -> str:
         if any(v is not None for v in values):
             shown = ", ".join(display_version(v) for v in values if v is not None)
             name = known_good_tag(agent, head)
-            repo.tag(name, head, f"{agent} {shown} marked known-good by {who}")
+            repo.tag(
+                name, head, engine.trusted.seal(name, head, f"{agent} {shown} marked known-good by {who}")
+            )
             return f"tagged {name} ({agent} {shown})"
     raise UsageError(f"unknown agent {agent!r}: no policy finds its version fields at {head[:12]}")

@@ -37,6 +37,17 @@ class Metrics:
         self.webhook_rejected = Counter(
             "gitops_bot_webhook_rejected", "Webhook requests refused.", ["code"], registry=r
         )
+        self.push_races_lost = Counter(
+            "gitops_bot_push_races_lost",
+            "Rollback pushes refused because the branch moved meanwhile (each one redone).",
+            registry=r,
+        )
+        self.untrusted_state = Counter(
+            "gitops_bot_untrusted_state",
+            "Rollback records and bot tags in git that failed their proof or authenticator (ignored).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.alert_to_push = Histogram(
             "gitops_bot_alert_to_push_seconds",
             "From webhook receipt to the rollback pushed.",

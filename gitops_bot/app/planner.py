@@ -4,6 +4,7 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.manifests import Files, field_files, read_fields, read_files, values_at, values_of
@@ -25,9 +26,20 @@ from gitops_bot.core.policy import Policy
 from gitops_bot.core.readings import judge_reads
 from gitops_bot.core.refs import known_good_prefix
 from gitops_bot.core.route import Routed
+from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.target import KnownGood, Target, apply_changes, choose_target, plan_changes
-from gitops_bot.core.trailers import rollback_message
+from gitops_bot.core.trailers import RollbackRecord, rollback_message
 from gitops_bot.core.versions import display_version
+
+
+class Trust(Protocol):
+    """Proven rollback records and authenticated tags (app.trusted.TrustedState)."""
+
+    def rollbacks(
+        self, *, now: datetime, since: datetime | None = None, agent: str | None = None
+    ) -> tuple[RollbackRecord, ...]: ...
+
+    def tags(self, prefix: str) -> list[TagRecord]: ...
 
 
 def history_paths(files: list[str]) -> list[str]:
@@ -57,14 +69,15 @@ def _snapshots(
 
 
 def _known_good(
-    repo: GitRepo, policy: Policy, bindings: Mapping[str, str], culprit: CommitInfo
+    repo: GitRepo, trust: Trust, policy: Policy, bindings: Mapping[str, str], culprit: CommitInfo
 ) -> tuple[KnownGood, ...]:
     if not culprit.parents:
         return ()
     found = []
-    for tag, sha in repo.tags([f"refs/tags/{known_good_prefix(bindings['agent'])}"]):
+    for tag in trust.tags(known_good_prefix(bindings["agent"])):  # an unauthenticated tag chooses nothing
+        sha = tag.target
         if repo.is_ancestor(sha, culprit.parents[0]):
-            found.append(KnownGood(tag, repo.commit_info(sha), values_at(repo, sha, policy, bindings)))
+            found.append(KnownGood(tag.name, repo.commit_info(sha), values_at(repo, sha, policy, bindings)))
     return tuple(sorted(found, key=lambda g: g.commit.committed_at, reverse=True))
 
 
@@ -91,7 +104,7 @@ def version_commit(
         return current, find_culprit(history, current, keys)
 
 
-def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) -> Plan | Verdict:
+def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime, trust: Trust) -> Plan | Verdict:
     """Decide the rollback for one routed alert against the synced head."""
     policy, agent, alert, bindings = routed.policy, routed.agent, routed.alert, routed.bindings
     files = read_files(repo, head, policy, bindings)
@@ -113,10 +126,10 @@ def plan_rollback(repo: GitRepo, routed: Routed, *, head: str, now: datetime) ->
     if verdict := judge_culprit(culprit, alert_started=alert.starts_at):
         return verdict
     since = now - timedelta(seconds=lookback(policy.per_agent, policy.fleet))
-    records = repo.rollbacks(since=since) if since < now else ()
+    records = trust.rollbacks(now=now, since=since) if since < now else ()
     if verdict := check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now):
         return verdict
-    target = choose_target(culprit, current, _known_good(repo, policy, bindings, culprit.commit))
+    target = choose_target(culprit, current, _known_good(repo, trust, policy, bindings, culprit.commit))
     if isinstance(target, Verdict):
         return target
     return _build(

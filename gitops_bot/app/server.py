@@ -11,17 +11,19 @@ from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.errors import (
     AlertPayloadError,
     AuthenticationError,
+    GitError,
     GitopsBotError,
     JournalError,
     WebhookPayloadError,
 )
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024  # one 10,000-alert Alertmanager group is ~4.7 MiB
 _STATUS: dict[type[GitopsBotError], int] = {
     AlertPayloadError: 400,
     WebhookPayloadError: 400,
     AuthenticationError: 401,
     JournalError: 503,  # disk trouble: Alertmanager retrying later can help
+    GitError: 503,  # the clone or the remote: retrying later can help
 }
 
 
@@ -34,16 +36,25 @@ def _authenticate(token: str | None) -> None:
         raise AuthenticationError("missing or wrong bearer token")
 
 
-def create_app(bot: Bot, *, token: str | None) -> Flask:
-    """The Flask app; token None means authentication was explicitly switched off."""
+def create_app(
+    bot: Bot, *, token: str | None, read_token: str | None = None, max_body: int = MAX_BODY
+) -> Flask:
+    """The Flask app; token None means authentication was explicitly switched off.
+
+    read_token, when given, guards the audit (`/api/v1/rollbacks`); `/metrics` and `/healthz`
+    stay open so scrapers and probes need no secret.
+    """
     app = Flask(__name__)
+
+    def read_body() -> bytes | None:
+        return _read_body(max_body)
 
     @app.post("/api/v1/alerts")
     def alerts() -> tuple[Response, int]:
         _authenticate(token)
-        body = _read_body()
+        body = read_body()
         if body is None:
-            return _error(413, f"body over {MAX_BODY} bytes")
+            return _error(413, f"body over {max_body} bytes")
         notification = parse_notification(body)
         queued = bot.accept(notification)
         return jsonify({"status": "accepted", "queued": queued, "alerts": len(notification.alerts)}), 200
@@ -55,9 +66,9 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
         forge = bot.engine.forge
         if not isinstance(forge, GitHubForge):
             return _error(404, "forge.kind is not github")
-        body = _read_body()
+        body = read_body()
         if body is None:
-            return _error(413, f"body over {MAX_BODY} bytes")
+            return _error(413, f"body over {max_body} bytes")
         status, text = forge.receive(
             event=request.headers.get("X-GitHub-Event", ""),
             delivery=request.headers.get("X-GitHub-Delivery", ""),
@@ -68,32 +79,39 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
 
     @app.get("/api/v1/rollbacks")
     def rollbacks() -> tuple[Response, int]:
+        _authenticate(read_token)
+        agent = request.args.get("agent") or None
         if not bot.engine.repo.ready:
             return _error(503, "the clone is still being made; alerts are being journaled meanwhile")
-        agent = request.args.get("agent") or None
-        return jsonify(rollbacks_json(bot.engine.repo, agent=agent)), 200
+        if problem := bot.engine.clone_problem():  # a deleted or locked clone is repaired first
+            return _error(503, problem)
+        return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
+
+    @app.get("/readyz")
+    @app.get("/healthz")  # kept for old probes: same meaning as /readyz
+    def readyz() -> tuple[Response, int]:
+        problems = bot.not_ready()
+        # Ready = alerts are accepted durably. A new pod is ready while its clone is still being
+        # made (`cloning`, `ready: false`): it journals alerts and handles them once it is complete.
+        repo = bot.engine.repo
+        status = "not ready" if problems else ("ok" if repo.ready else "cloning")
+        body: dict[str, object] = {"status": status, "ready": repo.ready}
+        if repo.clone_error and not repo.ready:
+            body["lastCloneError"] = repo.clone_error
+        if problems:
+            body["problems"] = problems
+        if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
+            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
+        return jsonify(body), 503 if problems else 200
 
     @app.get("/livez")
     def livez() -> tuple[Response, int]:
-        alive = bot.alive()
-        return jsonify({"status": "ok" if alive else "worker not running"}), 200 if alive else 503
-
-    # Kubernetes readiness is the same as health: a pod still cloning already takes alerts durably
-    # (that is the point of serving early), so it must receive them.
-    @app.get("/readyz")
-    @app.get("/healthz")
-    def healthz() -> tuple[Response, int]:
+        # Only a job stuck well past its own deadline: a slow rollback must not get the pod killed.
         if not bot.alive():
             return jsonify({"status": "worker not running"}), 503
-        # Healthy = alerts are accepted durably and will be handled. `ready` says whether git work
-        # can run yet: a new pod serves while its clone is made, and handles the journal after.
-        repo = bot.engine.repo
-        body: dict[str, object] = {"status": "ok" if repo.ready else "cloning", "ready": repo.ready}
-        if repo.clone_error and not repo.ready:
-            body["lastCloneError"] = repo.clone_error
-        if bot.unresolved_policies:  # the bot may run, but these policies protect nothing
-            body["unresolvedPolicies"] = dict(bot.unresolved_policies)
-        return jsonify(body), 200
+        if stuck := bot.stuck():
+            return jsonify({"status": "stuck", "job": stuck}), 503
+        return jsonify({"status": "ok"}), 200
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -114,15 +132,15 @@ def create_app(bot: Bot, *, token: str | None) -> Flask:
     return app
 
 
-def _read_body() -> bytes | None:
-    """The raw body, or None when it is over MAX_BODY (declared or, when chunked, as read)."""
-    if (request.content_length or 0) > MAX_BODY:
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it is over limit (declared or, when chunked, as read)."""
+    if (request.content_length or 0) > limit:
         return None
     chunks, size = [], 0
-    while size <= MAX_BODY and (chunk := request.stream.read(MAX_BODY + 1 - size)):
+    while size <= limit and (chunk := request.stream.read(limit + 1 - size)):
         chunks.append(chunk)
         size += len(chunk)
-    return None if size > MAX_BODY else b"".join(chunks)
+    return None if size > limit else b"".join(chunks)
 
 
 def _error(code: int, message: str) -> tuple[Response, int]:

@@ -13,7 +13,9 @@ from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.logs import event
 from gitops_bot.app.metrics import Metrics
 from gitops_bot.core.alerts import Alert, Notification
+from gitops_bot.core.culprit import Verdict
 from gitops_bot.core.errors import GitopsBotError
+from gitops_bot.core.route import route
 
 log = logging.getLogger("gitops_bot")
 
@@ -31,9 +33,11 @@ class Bot:
         retry_delay: float = 1.0,
         requeue_after: float = 60.0,
         max_age: float = 3600.0,
+        job_deadline: float | None = None,
     ) -> None:
         self.engine, self.journal = engine, journal
         self.metrics = metrics or Metrics()
+        engine.reported.hooks.append(lambda kind: self.metrics.untrusted_state.labels(kind).inc())
         self.retries, self.retry_delay = retries, retry_delay
         self.requeue_after, self.max_age = requeue_after, max_age
         self.recent: deque[Outcome] = deque(maxlen=200)
@@ -44,38 +48,63 @@ class Bot:
         self.after_outcome: list[Callable[[Alert, Outcome], None]] = []  # every final or held outcome
         self._queue: queue.Queue[Entry | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        # One job may take every in-line attempt, each up to the engine's redo deadline plus one
+        # git call killed at its own deadline: /livez only complains well past that.
+        self.job_deadline = (
+            job_deadline or (retries + 1) * (engine.deadline + 120.0) + retry_delay * 2**retries
+        )
+        self.current: tuple[Entry, float] | None = None  # the job in hand and when it started
+        self._stopping = threading.Event()
+        engine.on_race_lost.append(self.metrics.push_races_lost.inc)
         self.metrics.watch_journal(journal.depth)
         self.metrics.last_sync.labels("git").set_function(lambda: engine.synced_at)
 
     def accept(self, notification: Notification) -> int:
-        """Journal every firing alert (fsynced) and queue it; return how many were queued."""
-        queued = 0
+        """Journal the firing alerts a policy claims (one fsynced batch) and queue them; return how many.
+
+        Routing first keeps alerts no policy claims out of the journal and off the fsync path: in a
+        storm most of a group is other teams' alerts.
+        """
+        claimed = []
         for alert in notification.alerts:
             self.metrics.alerts_received.labels(alert.status).inc()
             if not alert.firing:
                 self.metrics.alerts_ignored.labels("resolved").inc()
                 for callback in self.on_resolved:
                     callback(alert)
-                continue
-            self.enqueue(alert)
-            queued += 1
-        return queued
+            elif self._claimed(alert):
+                claimed.append(alert)
+        self._enqueue(claimed)
+        return len(claimed)
+
+    def _claimed(self, alert: Alert) -> bool:
+        routed = route(alert, self.engine.policies)
+        if isinstance(routed, Verdict):
+            self.metrics.alerts_ignored.labels(routed.code).inc()
+            log.debug("not journaled: %s: %s", alert.name, routed.reason)
+            return False
+        return True
 
     def enqueue(self, alert: Alert) -> None:
-        """Journal one firing alert durably, then hand it to the worker."""
-        entry = self.journal.append(alert)
+        """Journal one firing alert durably (when a policy claims it), then hand it to the worker."""
+        if self._claimed(alert):
+            self._enqueue([alert])
+
+    def _enqueue(self, alerts: list[Alert]) -> None:
+        entries = self.journal.append_batch(alerts)
         self.engine.crash.hit(Point.AFTER_JOURNAL_WRITE)
-        self.accepted.append((entry.received_at, alert))
-        event(
-            log,
-            logging.DEBUG,
-            f"accepted {alert.name}",
-            alertname=alert.name,
-            fingerprint=alert.fingerprint,
-            journal_id=entry.id,
-            labels=alert.labels,
-        )
-        self._queue.put(entry)
+        for entry in entries:
+            self.accepted.append((entry.received_at, entry.alert))
+            event(
+                log,
+                logging.DEBUG,
+                f"accepted {entry.alert.name}",
+                alertname=entry.alert.name,
+                fingerprint=entry.alert.fingerprint,
+                journal_id=entry.id,
+                labels=entry.alert.labels,
+            )
+            self._queue.put(entry)
 
     def start(self) -> None:
         """Replay what a previous run accepted but did not finish, then start working."""
@@ -88,14 +117,20 @@ class Bot:
                 journal_id=entry.id,
             )
             self._queue.put(entry)
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._work, name="gitops-bot-worker", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the entry in hand and stop; unprocessed entries stay in the journal."""
+    def finish_current_only(self) -> None:
+        """Take no further job once the one in hand is done (the rest stays journaled)."""
+        self._stopping.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the entry in hand and stop; unprocessed entries stay in the journal for the next start."""
+        self._stopping.set()
         if self._thread is not None:
             self._queue.put(None)
-            self._thread.join(timeout)
+            self._thread.join(self.job_deadline if timeout is None else timeout)
             self._thread = None
 
     def wait_idle(self, timeout: float) -> bool:
@@ -107,18 +142,88 @@ class Bot:
 
     def _work(self) -> None:
         while (entry := self._queue.get()) is not None:
-            try:
-                self.process(entry)
-            except Exception:  # a bug must not stop the worker: the entry stays journaled
-                log.exception("handling journaled alert %s crashed; it stays journaled", entry.id)
-                self.metrics.alerts_handled.labels("crashed").inc()
-            finally:
+            batch = [entry, *self._drain()]
+            for group in self._by_rollback(batch).values():
+                self._handle_group(group)
+            for _ in batch:
                 self._queue.task_done()
         self._queue.task_done()
 
+    def _drain(self) -> list[Entry]:
+        """Whatever else is queued right now; a stop marker is put back to end the loop after it."""
+        found: list[Entry] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return found
+            if item is None:
+                self._queue.task_done()
+                self._queue.put(None)
+                return found
+            found.append(item)
+
+    def _by_rollback(self, entries: list[Entry]) -> dict[tuple[str, ...], list[Entry]]:
+        """Entries grouped by the rollback they ask for (policy, agent, version), in arrival order."""
+        groups: dict[tuple[str, ...], list[Entry]] = {}
+        for entry in entries:
+            routed = route(entry.alert, self.engine.policies)
+            key = (
+                (entry.id,)  # unclaimed now (policies changed?): handled alone, the engine says why
+                if isinstance(routed, Verdict)
+                else (routed.policy.name, routed.agent, routed.version or "")
+            )
+            groups.setdefault(key, []).append(entry)
+        return groups
+
+    def _handle_group(self, group: list[Entry]) -> None:
+        """Copies of one alert (same policy, agent, version) queued together: once an outcome is
+        final the rest would only find it stale, so they are answered from it without more git work."""
+        final: Outcome | None = None
+        for entry in group:
+            if self._stopping.is_set():
+                return  # draining: the rest stays journaled
+            if final is not None:
+                why = f"duplicate of an alert just handled: {final.reason}"
+                code = final.code if final.kind == "ignored" else "duplicate"  # same reason, same code
+                self._record(entry, Outcome("ignored", why, final.agent, code=code))
+                self.journal.done(entry)
+                continue
+            self.current = (entry, time.monotonic())
+            try:
+                outcome = self.process(entry)
+            except Exception:  # a bug must not stop the worker: the entry stays journaled
+                log.exception("handling journaled alert %s crashed; it stays journaled", entry.id)
+                self.metrics.alerts_handled.labels("crashed").inc()
+                continue
+            finally:
+                self.current = None
+            if outcome.kind not in ("failed", "held"):
+                final = outcome
+
     def alive(self) -> bool:
-        """Whether the worker thread is running (for /healthz)."""
+        """Whether the worker thread is running."""
         return self._thread is not None and self._thread.is_alive()
+
+    def stuck(self) -> str | None:
+        """Which job has run well past its own deadline (for /livez), else None."""
+        current = self.current
+        if current is None:
+            return None
+        entry, started = current
+        elapsed = time.monotonic() - started
+        if elapsed <= 1.5 * self.job_deadline:
+            return None
+        return f"alert {entry.id} ({entry.alert.name}) in hand for {elapsed:.0f}s, deadline {self.job_deadline:.0f}s"
+
+    def not_ready(self) -> list[str]:
+        """Why alerts cannot be taken right now (for /readyz): worker, journal, clone."""
+        problems = [] if self.alive() else ["worker not running"]
+        if why := self.journal.writable():
+            problems.append(why)
+        if why := self.engine.clone_problem():
+            problems.append(why)
+        return problems
 
     def process(self, entry: Entry) -> Outcome:
         """Handle one journaled alert; failures of outside systems are retried, never dropped early."""

@@ -46,7 +46,7 @@ def watch_good_once(
     reader = reader or PrometheusReader()
     with engine.exclusive():
         head = engine.repo.sync()
-    tagged = {sha for _, sha in engine.repo.tags([f"refs/tags/{KNOWN_GOOD_PREFIX}"])}
+    tagged = {tag.target for tag in engine.trusted.tags(KNOWN_GOOD_PREFIX)}
     report = []
     for policy in engine.policies:
         bake = policy.verify.bake_time if policy.verify else None
@@ -80,9 +80,10 @@ def watch_good_once(
             if ok:
                 name = known_good_tag(agent, since.commit.sha)
                 with engine.exclusive():
-                    engine.repo.tag(
-                        name, since.commit.sha, f"{agent} {version}: {why} (watch-good)", replace=False
+                    message = engine.trusted.seal(
+                        name, since.commit.sha, f"{agent} {version}: {why} (watch-good)"
                     )
+                    engine.repo.tag(name, since.commit.sha, message, replace=False)
                 why = f"tagged {name}: {why}"
             report.append(f"{agent} {version}: {why}")
     return report

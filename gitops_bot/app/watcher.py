@@ -88,11 +88,11 @@ class RecoveryWatcher:
     def resume(self, *, now: datetime | None = None, lookback: timedelta = timedelta(hours=6)) -> int:
         """After a restart: watch again every recent rollback that has no recovery record yet."""
         now = now or datetime.now(UTC)
-        repo = self.engine.repo
-        done = repo.tag_messages(RECOVERY_PREFIX)
+        repo, trusted = self.engine.repo, self.engine.trusted
+        done = trusted.tag_messages(RECOVERY_PREFIX)  # a pushed, unauthenticated tag ends no watch
         policies = {p.name: p for p in self.engine.policies}
         count = 0
-        for record in repo.rollbacks(since=now - lookback):
+        for record in trusted.rollbacks(now=now, since=now - lookback):
             policy = policies.get(record.policy)
             if record.sha[:12] in done or policy is None:
                 continue
@@ -160,7 +160,8 @@ class RecoveryWatcher:
     def _record(self, watch: Watch, result: Result) -> bool:
         try:
             with self.engine.exclusive():
-                self.engine.repo.tag(watch.tag, watch.rollback_sha, tag_message(watch, result), replace=False)
+                message = self.engine.trusted.seal(watch.tag, watch.rollback_sha, tag_message(watch, result))
+                self.engine.repo.tag(watch.tag, watch.rollback_sha, message, replace=False)
             self.engine.crash.hit(Point.AFTER_RECOVERY_TAG)
         except GitopsBotError as e:
             log.warning("cannot record recovery of %s yet: %s", watch.agent, e)

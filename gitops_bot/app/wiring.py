@@ -3,6 +3,7 @@
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from gitops_bot.app.watcher import RecoveryWatcher
 from gitops_bot.core.errors import ConfigError, GitopsBotError
 from gitops_bot.core.escalation_sources import policy_problems
 from gitops_bot.core.policy import Policy
+from gitops_bot.core.statekey import StateKeys
 
 if TYPE_CHECKING:
     from gitops_bot.app.github.forge import GitHubForge
@@ -77,27 +79,48 @@ def make_gate(
     return PreActChecks(alertmanager=am, prometheus_url=config.prometheus_url, reader=reader)
 
 
+def state_keys(config: Config, *, insecure: bool = False, env: Mapping[str, str] = os.environ) -> StateKeys:
+    """The state key(s) from the environment (comma-separated, current first).
+
+    Without one, nothing the bot signed can be written or believed, unless `insecure` (serve's
+    --insecure-no-state-key): then tags and tickets are written bare and trusted as they stand.
+    """
+    where = f"${config.state_key_env} (state_key_env)"
+    return StateKeys.parse(env.get(config.state_key_env), where=where, insecure=insecure)
+
+
 def make_engine(
     config: Config,
     policies: tuple[Policy, ...] | None = None,
     reader: PrometheusReader | None = None,
     *,
+    insecure_state: bool = False,
     crash: CrashPoints = NEVER,
     defer_clone: bool = False,
 ) -> Engine:
-    """Repo clone, forge, policies and gate wired into an Engine (crash: the armed crash point;
-    defer_clone: no clone yet means Runtime.start makes it in the background)."""
+    """Repo clone, forge, policies, gate and state key wired into an Engine (crash: the armed crash
+    point; defer_clone: with no clone yet, Runtime.start makes it in the background)."""
     policies = load_policies(config.policies) if policies is None else policies
     reader = reader or make_reader(config)
     repo = GitRepo(
         config.repo_url,
         config.branch,
         config.workdir,
+        config.git,
         max_file_bytes=config.max_file_bytes,
         defer_clone=defer_clone,
     )
-    forge = make_forge(config, crash)
-    engine = Engine(repo, forge, policies, gate=make_gate(config, policies, reader), crash=crash)
+    keys = state_keys(config, insecure=insecure_state)
+    gate = make_gate(config, policies, reader)
+    engine = Engine(
+        repo,
+        make_forge(config, crash),
+        policies,
+        gate=gate,
+        keys=keys,
+        deadline=config.rollback_deadline,
+        crash=crash,
+    )
     github = _github(engine)
     if github is not None:
         github.bind(engine)
@@ -125,7 +148,10 @@ class Runtime:
         self.config = config
         self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus, crash=crash, defer_clone=defer_clone)
-        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"))
+        # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
+        # runs to its kill deadline; /livez only complains well past that.
+        job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
+        self.bot = Bot(engine, Journal(config.workdir.parent / "journal"), job_deadline=job_deadline)
         self.github = _github(engine)
         if self.github is not None and not self.github.bound:
             self.github.bind(engine)
@@ -257,6 +283,7 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
+        self.bot.finish_current_only()  # first: stopping the other loops may wait for the job in hand
         with self._life:
             self._stop.set()
         if self.escalations is not None:

@@ -63,11 +63,14 @@ class Notification:
 
 def parse_time(value: object, *, where: str) -> datetime:
     """Parse an RFC 3339 timestamp as Alertmanager writes it (nanoseconds allowed)."""
-    if not isinstance(value, str) or not (found := _RFC3339.match(value)):
+    if not isinstance(value, str) or not (found := _RFC3339.fullmatch(value)):
         raise AlertPayloadError(f"{where}: not an RFC 3339 time: {value!r}")
     frac = (found[2] or "")[:7]  # Python keeps microseconds; Go sends up to nanoseconds.
     zone = "+00:00" if found[3] == "Z" else found[3]
-    return datetime.fromisoformat(found[1] + frac + zone).astimezone(UTC)
+    try:  # well-formed but impossible (month 13, hour 25, an offset past year 9999) is bad input too
+        return datetime.fromisoformat(found[1] + frac + zone).astimezone(UTC)
+    except (ValueError, OverflowError) as e:
+        raise AlertPayloadError(f"{where}: not a valid time: {value!r} ({e})") from e
 
 
 def format_time(value: datetime) -> str:
@@ -115,8 +118,10 @@ def parse_notification(body: bytes) -> Notification:
     """Parse a webhook body; raise AlertPayloadError saying what is wrong."""
     try:
         raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AlertPayloadError(f"body is not JSON: {e}") from e
+    except RecursionError as e:  # 100k-deep nesting: no webhook body looks like that
+        raise AlertPayloadError("body is not JSON we accept: nested too deeply") from e
+    except ValueError as e:  # not JSON, not UTF-8, or an integer of thousands of digits
+        raise AlertPayloadError(f"body is not JSON we accept: {str(e)[:200]}") from e
     if not isinstance(raw, dict):
         raise AlertPayloadError("body must be a JSON object")
     if raw.get("version") != "4":

@@ -79,3 +79,7 @@ class MergeRefusedError(GitHubError):
 
 class WebhookPayloadError(GitopsBotError):
     """A GitHub webhook body or its headers are not what GitHub sends."""
+
+
+class GitTimeoutError(GitError):
+    """A git call ran past its deadline and was killed (a stalled remote, a hook that never returns)."""

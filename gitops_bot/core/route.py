@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 from gitops_bot.core.alerts import Alert
 from gitops_bot.core.culprit import Verdict
-from gitops_bot.core.paths import is_plain_name
+from gitops_bot.core.paths import has_control, is_plain_name
 from gitops_bot.core.policy import Policy, select_policy
 from gitops_bot.core.templates import label_bindings
 
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:-]{0,127}$")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:-]{0,127}")  # fullmatch only: `$` allows a final "\n"
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def route(alert: Alert, policies: tuple[Policy, ...]) -> Routed | Verdict:
             "ignore", f"label {policy.agent_label}={agent!r} is not a plain agent name", "bad_label"
         )
     version = alert.labels.get(policy.version_label) if policy.version_label else None
-    if version is not None and not _VERSION.match(version):
+    if version is not None and (_VERSION.fullmatch(version) is None or has_control(version)):
         return Verdict(
             "ignore",
             f"label {policy.version_label}={version!r} is not a plain version",

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -49,6 +51,7 @@ def _write_config(root: Path, remote: Path) -> Path:
 def run_demo(*, captured: bool = False) -> int:
     """The live demo when Prometheus and Alertmanager are installed, else the captured payloads."""
     root = Path(tempfile.mkdtemp(prefix="gitops-bot-demo-"))
+    os.environ.setdefault("GITOPS_BOT_STATE_KEY", secrets.token_hex(16))  # signs the recovery tags
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines would bury the timeline
     if not captured and have_stack():
         return run_live_demo(root)
@@ -100,7 +103,7 @@ def run_captured_demo(root: Path) -> int:
             ).stdout
         )
         print("== audit (from commit trailers)")
-        print(audit_table(audit_records(bot.engine.repo, agent=None)))
+        print(audit_table(audit_records(bot.engine, agent=None)))
         print("\n== GET /api/v1/rollbacks")
         with urllib.request.urlopen(url.replace("alerts", "rollbacks"), timeout=10) as response:
             print(json.dumps(json.loads(response.read()), indent=2))

@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import os
+import secrets
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,8 @@ from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime
 from gitops_bot.core.alerts import parse_notification
 from gitops_bot.core.github.body import read_ticket
+from gitops_bot.core.github.pr_state import Ticket
+from gitops_bot.core.statekey import StateKeys
 from gitops_bot_lab.demo_repo import build_demo_remote
 from gitops_bot_lab.fakes.loopback import LoopbackServer
 from gitops_bot_lab.paths import CAPTURES, POLICIES
@@ -119,6 +122,7 @@ def _setup(root: Path, gh: Any, bare: Path) -> Path:
     (root / "policies").mkdir()
     (root / "policies" / "agents.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     os.environ["DEMO_GITHUB_TOKEN"], os.environ["DEMO_GITHUB_WEBHOOK_SECRET"] = gh.token, SECRET
+    os.environ.setdefault("GITOPS_BOT_STATE_KEY", secrets.token_hex(16))  # signs tags and PR tickets
     config = root / "gitops-bot.yaml"
     config.write_text(
         f"repo: {{url: 'file://{bare}', branch: main, workdir: state/repo}}\n"
@@ -148,14 +152,14 @@ def run_github_demo() -> int:
     server.start()
     url = f"{server.url}/api/v1"
     try:
-        return _story(gh, url, bare, validated)
+        return _story(gh, url, bare, validated, runtime.bot.engine.keys)
     finally:
         server.stop()
         runtime.stop()
         gh.stop()
 
 
-def _story(gh: Any, url: str, bare: Path, validated: bool) -> int:
+def _story(gh: Any, url: str, bare: Path, validated: bool, keys: StateKeys) -> int:
     print(
         "== POST the captured alert (billing-agent 2026.06.0):",
         _post(f"{url}/alerts", ALERT.read_bytes(), {"Authorization": f"Bearer {TOKEN}"}),
@@ -166,9 +170,10 @@ def _story(gh: Any, url: str, bare: Path, validated: bool) -> int:
     print(f"   head {gh.pull(1)['head']['ref']} -> base main\n")
     print((issue.body or "").split("<!-- gitops-bot:ticket")[0].rstrip())
     print("<!-- + a hidden ticket (mode, deadline, alert) the bot reads back after a restart -->\n")
-    ticket = read_ticket(issue.body or "")
+    ticket = read_ticket(issue.body or "", keys)
     for _ in range(3):
-        left = (ticket.deadline.timestamp() - time.time()) if ticket and ticket.deadline else 0
+        due = ticket.deadline if isinstance(ticket, Ticket) else None
+        left = (due.timestamp() - time.time()) if due else 0
         print(f"== veto window: merges in {left:4.1f}s unless someone comments /veto")
         time.sleep(1.5)
 

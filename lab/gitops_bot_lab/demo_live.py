@@ -122,7 +122,7 @@ def _timeline(runtime: Runtime, agent: FakeAgent, bare: Path, seed: Path) -> int
     _line(t0, time.time(), f"agent back on {agent.version} (the Argo CD stand-in follows main)")
     tag = f"refs/tags/gitops-bot/recovery/{reverted[:12]}"
     wait_until(lambda: _git(bare, "for-each-ref", "--format=%(contents)", tag), 120, 0.1, what="recovery")
-    record = audit_records(runtime.bot.engine.repo, agent=None)[0].recovery or {}
+    record = audit_records(runtime.bot.engine, agent=None)[0].recovery or {}
     _line(
         t0,
         time.time(),
@@ -132,7 +132,7 @@ def _timeline(runtime: Runtime, agent: FakeAgent, bare: Path, seed: Path) -> int
     print("\n== the revert on main (git log --stat -1)")
     print(_git(bare, "log", "--stat", "-1", "main"))
     print("\n== audit (from commit trailers and recovery tags)")
-    print(audit_table(audit_records(runtime.bot.engine.repo, agent=None)))
+    print(audit_table(audit_records(runtime.bot.engine, agent=None)))
     return 0
 
 

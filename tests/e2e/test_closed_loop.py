@@ -142,7 +142,7 @@ def test_rogue_release_is_reverted_by_the_real_stack_and_recovery_is_recorded(
     assert lab.agent.versions_seen == [GOOD, ROGUE, GOOD]
     time.sleep(2)  # the second alert (policy violations) and the resolved ones are handled too
     assert lab.runtime.bot.wait_idle(30) and lab.rollbacks() == 1
-    (record,) = audit_records(lab.runtime.bot.engine.repo, agent=AGENT)
+    (record,) = audit_records(lab.runtime.bot.engine, agent=AGENT)
     assert record.recovery is not None and record.recovery["Recovery"] == "recovered"
 
 

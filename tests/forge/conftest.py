@@ -19,7 +19,7 @@ from gitops_bot.app.github.forge import GitHubForge
 from gitops_bot.core.policy import Policy
 from gitops_bot.core.trailers import parse_trailers
 from gitops_bot_lab.fakes.github import FakeGitHub, webhook_headers
-from tests.conftest import make_alert, make_policy
+from tests.conftest import TEST_KEYS, make_alert, make_policy
 from tests.gitfix import Remote, agent_files, git, make_remote
 
 ROGUE, GOOD = "2026.06.0", "2026.05.2"
@@ -78,7 +78,7 @@ class World:
             interval=0.05,
         )
         repo = GitRepo(self.remote.url, "main", self.root / name / "repo")
-        engine = Engine(repo, forge, (policy or make_policy(),), clock=self.clock)
+        engine = Engine(repo, forge, (policy or make_policy(),), clock=self.clock, keys=TEST_KEYS)
         forge.bind(engine)
         return Replica(engine, forge, sleeps)
 

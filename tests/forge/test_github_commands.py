@@ -4,8 +4,8 @@ import pytest
 
 from gitops_bot.adapters.github.inbox import Inbox
 from gitops_bot.core.github.body import read_ticket
-from gitops_bot.core.github.pr_state import HELD, VETOED
-from tests.conftest import make_policy
+from gitops_bot.core.github.pr_state import HELD, VETOED, Ticket
+from tests.conftest import TEST_KEYS, make_policy
 from tests.forge.conftest import BOT, ROGUE, Replica, World, veto_policy
 from tests.gitfix import git
 
@@ -35,8 +35,8 @@ def test_veto_closes_records_and_is_respected_by_later_alerts(world: World) -> N
     assert VETOED in world.labels(1)
     assert any("Vetoed by @bob: the spike is a dashboard bug" in c for c in world.bot_comments(1))
     assert world.remote.remote_head() == head and f"billing-agent:{ROGUE}" in world.main_file()
-    ticket = read_ticket(pr["body"])
-    assert ticket is not None
+    ticket = read_ticket(pr["body"], TEST_KEYS)
+    assert isinstance(ticket, Ticket) and ticket.closed == "vetoed"
     tags = git(world.remote.bare, "tag", "--list", "gitops-bot/vetoed/*").split()
     assert tags == [f"gitops-bot/vetoed/billing-agent/{ticket.culprit[:12]}"]
     record = git(world.remote.bare, "tag", "-l", "--format=%(contents)", tags[0])

@@ -8,8 +8,9 @@ import pytest
 from gitops_bot.app.engine import Outcome
 from gitops_bot.core.alerts import format_time
 from gitops_bot.core.github.body import read_ticket
+from gitops_bot.core.github.pr_state import Ticket
 from gitops_bot.core.trailers import REF_KEYS, TRAILER_KEYS
-from tests.conftest import make_alert, make_policy
+from tests.conftest import TEST_KEYS, make_alert, make_policy
 from tests.forge.conftest import BOT, GOOD, ROGUE, World, veto_policy
 from tests.gitfix import agent_files, git
 
@@ -131,7 +132,8 @@ def test_trailers_land_on_the_first_parent_commit_for_every_merge_method(world: 
     assert len(parents) == (2 if method == "merge" else 1)
     # The core loop reads bot rollbacks from first-parent trailers: limits and culprit rules see it.
     bot.engine.repo.sync()
-    [record] = bot.engine.repo.rollbacks()
+    # GitHub's merge/squash/rebase commit proves itself by its own first-parent diff (finding 3).
+    [record] = bot.engine.trusted.rollbacks(now=datetime.now(UTC))
     assert (record.agent, record.culprit, record.approved_by) == ("billing-agent", culprit, "alice")
     later = make_alert("billing-agent", None, started=datetime.now(UTC) + timedelta(seconds=5))
     again = bot.engine.handle(later)
@@ -155,8 +157,8 @@ def test_redelivered_alert_reuses_the_open_pr(world: World) -> None:
 def test_ticket_in_the_body_is_what_restarts_read(world: World) -> None:
     culprit = world.ship_rogue()
     world.replica(policy=veto_policy("10m")).alert()
-    ticket = read_ticket(world.gh.issues[1].body or "")
-    assert ticket is not None
+    ticket = read_ticket(world.gh.issues[1].body or "", TEST_KEYS)
+    assert isinstance(ticket, Ticket)
     assert (ticket.agent, ticket.culprit, ticket.mode, ticket.policy) == (
         "billing-agent",
         culprit,

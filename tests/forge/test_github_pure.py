@@ -14,7 +14,7 @@ from github import Auth
 
 from gitops_bot.adapters.github.settings import GitHubSettings, build_auth, git_auth_env, parse_github
 from gitops_bot.core.errors import ConfigError, WebhookPayloadError
-from gitops_bot.core.github.body import Evidence, read_ticket, render_body, with_ticket
+from gitops_bot.core.github.body import Evidence, Forged, read_ticket, render_body, with_ticket
 from gitops_bot.core.github.commands import Command, authorize, effective_permission, parse_command
 from gitops_bot.core.github.pr_state import (
     AUTO_MERGE,
@@ -42,7 +42,7 @@ from gitops_bot.core.github.webhooks import (
 from gitops_bot.core.policy import Approvers
 from gitops_bot.core.refs import rollback_branch
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers
-from tests.conftest import CONTRACTS
+from tests.conftest import CONTRACTS, TEST_KEYS
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 WEBHOOKS = CONTRACTS / "github" / "webhooks"
@@ -121,8 +121,10 @@ def test_modes_blocked_and_armed_prs() -> None:
     assert (
         on_tick(view(replace(TICKET, mode="approval", deadline=None)), T0 + timedelta(days=9)).kind == "wait"
     )
-    for label in (BLOCKED, AUTO_MERGE):
-        assert on_tick(view(labels=frozenset({label})), T0 + timedelta(hours=1)).kind == "none"
+    for state in ({"blocked": True}, {"armed": True}):  # from the sealed ticket, never from labels
+        assert on_tick(view(replace(TICKET, **state)), T0 + timedelta(hours=1)).kind == "none"
+    for label in (BLOCKED, AUTO_MERGE):  # a label anyone with triage can add changes nothing
+        assert on_tick(view(labels=frozenset({label})), T0 + timedelta(hours=1)).kind == "merge"
     assert on_tick(view(open_=False), T0 + timedelta(hours=1)).kind == "none"
 
 
@@ -179,7 +181,7 @@ def evidence(summary: str = "violates policy") -> Evidence:
 
 def test_body_shows_the_evidence_and_round_trips_the_ticket() -> None:
     hostile = replace(TICKET, alert={"annotations": {"summary": "evil --> <!-- x"}})
-    body = render_body(evidence(), hostile, Approvers(users=("alice",)), T0 - timedelta(minutes=5))
+    body = render_body(evidence(), hostile, Approvers(users=("alice",)), T0 - timedelta(minutes=5), TEST_KEYS)
     for needle in (
         "AgentPolicyViolations",
         "violates policy",
@@ -190,11 +192,16 @@ def test_body_shows_the_evidence_and_round_trips_the_ticket() -> None:
         assert needle in body
     assert "Release \\| 2026" in body and "```diff\n-a\n+b\n```" in body
     assert "merges at **2026-06-01T12:00:00Z** (in 5m 0s" in body and "limited to @alice" in body
-    assert read_ticket(body) == hostile
+    assert read_ticket(body, TEST_KEYS) == hostile
     held = replace(hostile, deadline=None, held_remaining=61.0)
-    rewritten = with_ticket(body, held, Approvers(), T0)
-    assert read_ticket(rewritten) == held and "1m 1s left" in rewritten and "violates policy" in rewritten
-    assert read_ticket("a human PR") is None and read_ticket("<!-- gitops-bot:ticket {bad -->") is None
+    rewritten = with_ticket(body, held, Approvers(), T0, TEST_KEYS)
+    assert (
+        read_ticket(rewritten, TEST_KEYS) == held
+        and "1m 1s left" in rewritten
+        and "violates policy" in rewritten
+    )
+    assert read_ticket("a human PR", TEST_KEYS) is None
+    assert isinstance(read_ticket("<!-- gitops-bot:ticket {bad -->", TEST_KEYS), Forged)
 
 
 def test_branch_names_are_one_per_agent_and_culprit() -> None:

@@ -54,7 +54,10 @@ def test_a_veto_recorded_in_git_stops_the_merge_even_if_the_pr_was_never_closed(
     bot = world.replica(policy=veto_policy("1s"))
     bot.alert()
     tag = f"gitops-bot/vetoed/billing-agent/{culprit[:12]}"
-    git(world.remote.dev, "tag", "-a", "-m", "Vetoed-By: alice", tag, culprit)
+    sealed = bot.engine.trusted.seal(
+        tag, culprit, "Vetoed by alice\n\nVetoed-By: alice\n"
+    )  # as the bot seals it
+    git(world.remote.dev, "tag", "-a", "-m", sealed, tag, culprit)
     git(world.remote.dev, "push", "--quiet", "origin", tag)
     world.clock.advance(minutes=1)
     bot.forge.loop.tick()

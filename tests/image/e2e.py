@@ -82,11 +82,12 @@ def start_bot(name: str, root: Path, etc: Path, token: str) -> None:
     state = root / "state"
     state.mkdir()
     run("chown", f"{BOT_UID}:{BOT_UID}", str(state))
-    env = {**os.environ, "GITOPS_BOT_ALERT_TOKEN": token}  # passed by name: not on the command line
+    # passed by name: not on the command line
+    env = {**os.environ, "GITOPS_BOT_ALERT_TOKEN": token, "GITOPS_BOT_STATE_KEY": "image-e2e-state-key-0123"}
     run(
         PODMAN, "run", "--detach", "--name", name, "--read-only", "--user", str(BOT_UID),
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp:rw,mode=1777",
-        "--env", "GITOPS_BOT_ALERT_TOKEN",
+        "--env", "GITOPS_BOT_ALERT_TOKEN", "--env", "GITOPS_BOT_STATE_KEY",
         "--volume", f"{etc}:/etc/gitops-bot:ro",
         "--volume", f"{root / 'git'}:/srv/git",
         "--volume", f"{state}:/var/lib/gitops-bot",

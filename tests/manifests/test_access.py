@@ -94,3 +94,13 @@ def test_the_github_overlay_runs_github_mode_with_its_secrets_and_exposes_only_t
     paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
     assert [(p["path"], p["pathType"]) for p in paths] == [("/api/v1/github", "Exact")]
     assert len(one(objects, "NetworkPolicy")["spec"]["ingress"]) == 2  # + the ingress controller
+
+
+def test_every_variant_gives_the_bot_its_state_key_from_a_secret() -> None:
+    """serve refuses to start without the key that authenticates its tags and PR tickets."""
+    for variant in ("manifests/bot", "manifests/bot/overlays/github", "manifests/bot/overlays/flux"):
+        objects = render(variant)
+        config = yaml.safe_load(config_text(objects))
+        env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef") for e in container(objects)["env"]}
+        key_env = config.get("state_key_env", "GITOPS_BOT_STATE_KEY")
+        assert env[key_env] == {"name": "gitops-bot", "key": "state-key"}, variant

@@ -149,7 +149,7 @@ def test_serve_logs_json_rolls_back_then_honours_the_pause_and_pages(
     assert done["commit"] == git(remote.bare, "rev-parse", "main~2") and done["fingerprint"]
     refused = next(e for e in lines if e.get("outcome") == "escalated" and e.get("reason") == "paused")
     assert refused["agent"] == "support-bot"
-    assert any(e["logger"] == "werkzeug" for e in lines)  # access lines are JSON too
+    assert any(e["logger"] == "gitops_bot.access" for e in lines)  # access lines are JSON too
     assert 'gitops_bot_alerts_handled_total{outcome="rolled_back"} 1.0' in metrics
     assert 'gitops_bot_escalations_total{reason="paused"} 1.0' in metrics
     assert 'gitops_bot_build_info{version="0.1.0"} 1.0' in metrics

@@ -4,19 +4,14 @@ import contextlib
 import difflib
 from datetime import UTC, datetime
 
-import git
-
 from gitops_bot.adapters.gitrepo import BOT_ENV, GitRepo
+from gitops_bot.adapters.push_status import push_refusal
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.plan import Plan
 
 
 def _run(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> str:
-    try:
-        return str(repo.repo.git.execute(["git", *args], env=env))
-    except git.GitCommandError as e:
-        text = (e.stderr or e.stdout or "").strip().strip("'").strip()
-        raise GitError(f"git {args[0]} failed: {text.splitlines()[-1] if text else e.status}") from e
+    return repo.git(*args, env=env)  # the one runner: deadlines, whole stderr, GitError
 
 
 def fetch_head(repo: GitRepo, number: int, head_ref: str) -> str:
@@ -42,15 +37,19 @@ def amend_message(repo: GitRepo, sha: str, message: str) -> str:
 
 def force_push(repo: GitRepo, sha: str, branch: str, *, expected: str) -> None:
     """Replace the bot's own branch tip, only if it is still `expected` (lease)."""
-    try:
-        repo.repo.git.push(
-            "--porcelain",
-            f"--force-with-lease=refs/heads/{branch}:{expected}",
-            "origin",
-            f"{sha}:refs/heads/{branch}",
-        )
-    except git.GitCommandError as e:
-        raise PushRejectedError(f"branch {branch} moved; not overwriting it") from e
+    result = repo.runner.run(
+        "push",
+        "--porcelain",
+        f"--force-with-lease=refs/heads/{branch}:{expected}",
+        "origin",
+        f"{sha}:refs/heads/{branch}",
+        check=False,
+    )
+    refusal = push_refusal(result)
+    if isinstance(refusal, PushRejectedError):
+        raise PushRejectedError(f"branch {branch} moved; not overwriting it") from refusal
+    if refusal is not None:
+        raise refusal
 
 
 def rollback_branches(repo: GitRepo, prefix: str) -> list[tuple[str, str, datetime]]:

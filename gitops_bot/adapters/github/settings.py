@@ -51,7 +51,7 @@ def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
 def parse_github(raw: Mapping[str, Any], *, base: Path) -> GitHubSettings:
     """Validate `forge.github`; relative key files resolve against the config file's folder."""
     repo = _opt_str(raw, "repo")
-    if repo is None or not _REPO.match(repo):
+    if repo is None or not _REPO.fullmatch(repo):
         raise ConfigError(f"forge.github.repo: want OWNER/NAME, got {repo!r}")
     app = {k: _opt_str(raw, k) for k in ("app_id", "private_key_file", "installation_id")}
     if any(app.values()) and not all(app.values()):

@@ -39,7 +39,7 @@ from gitops_bot.core.errors import (
     WebhookPayloadError,
 )
 from gitops_bot.core.github.body import commands_help, evidence_of, next_text, read_ticket, render_body
-from gitops_bot.core.github.pr_state import OBSOLETE, VETOED, Ticket, ceil_second, expected_labels
+from gitops_bot.core.github.pr_state import Ticket, ceil_second, expected_labels
 from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.github.webhooks import (
     accepted,
@@ -48,7 +48,7 @@ from gitops_bot.core.github.webhooks import (
 )
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.recovery import Watch
-from gitops_bot.core.refs import rollback_branch
+from gitops_bot.core.refs import rollback_branch, veto_tag
 from gitops_bot.core.trailers import message_trailers, replace_trailer
 
 log = logging.getLogger("gitops_bot")
@@ -131,10 +131,21 @@ class GitHubForge:
         self._bound()
         self._auth_git(repo)
         branch = rollback_branch(plan.agent, plan.culprit.sha)
+        veto = veto_tag(plan.agent, plan.culprit.sha)
+        if any(tag.name == veto for tag in self._bound()[0].trusted.tags(veto)):
+            raise AlreadyPublishedError(
+                f"tag {veto} refused this rollback (people vetoed it): not opening it again"
+            )
         found = self._existing(self.api.pulls_for_branch(branch), plan)
         if found is not None:
             return found
         mode = plan.policy.action.mode
+        now = self.clock()
+        ticket = self._ticket(plan, now)
+        keys = self._bound()[0].keys  # sealed before anything is pushed: no key, no half-opened PR
+        body = render_body(
+            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now, keys
+        )
         if mode != "auto":  # not approved yet: the trailer says so until the merge fills it in
             sha = amend_message(repo, sha, replace_trailer(plan.message, "Approved-By", "pending"))
         crash = self._bound()[0].crash
@@ -143,11 +154,6 @@ class GitHubForge:
         except PushRejectedError:
             log.info("branch %s exists (another replica or an earlier try): using it", branch)
         crash.hit(Point.AFTER_BRANCH_PUSH)
-        now = self.clock()
-        ticket = self._ticket(plan, now)
-        body = render_body(
-            evidence_of(plan, plan_diff(repo, plan)), ticket, plan.policy.action.approvers, now
-        )
         title = plan.message.split("\n", 1)[0]
         try:
             pull = self.api.create_pull(head=branch, base=repo.branch, title=title, body=body)
@@ -168,14 +174,15 @@ class GitHubForge:
         Raises AlreadyPublishedError when nothing is left to do, so the alert counts as a duplicate.
         An open one gets the labels its ticket implies first: a crash may have cut them short.
         """
+        keys = self._bound()[0].keys
         for pull in pulls:
+            ticket = read_ticket(pull.body, keys)
             if pull.open:
-                ticket = read_ticket(pull.body)
-                if ticket is not None and (
+                if isinstance(ticket, Ticket) and (
                     missing := expected_labels(ticket, plan.policy.action.labels) - pull.labels
                 ):
                     self.api.add_labels(pull.number, missing)
-                if ticket is not None and ticket.mode == "auto":  # e.g. a crash between open and merge
+                if isinstance(ticket, Ticket) and ticket.mode == "auto":  # a crash between open and merge
                     merged = self._bound()[1].merge(pull, ticket, "auto", gate=False, locked=True)
                     if merged.status == "already":
                         raise AlreadyPublishedError(f"{pull.html_url} already merged this rollback")
@@ -183,7 +190,9 @@ class GitHubForge:
                 raise AlreadyPublishedError(f"{pull.html_url} is already open for this rollback")
             if pull.merged:
                 raise AlreadyPublishedError(f"{pull.html_url} already merged this rollback")
-            if VETOED in pull.labels or OBSOLETE not in pull.labels:  # a person closing it is a no too
+            # Only the bot closing it as obsolete (in its sealed ticket, not a label anyone can set)
+            # lets a new alert open it again: a veto or a person closing it is a no.
+            if not isinstance(ticket, Ticket) or ticket.closed != "obsolete":
                 raise AlreadyPublishedError(f"{pull.html_url} refused this rollback: not opening it again")
         return None
 

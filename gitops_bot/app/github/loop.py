@@ -15,7 +15,7 @@ from gitops_bot.app.github.orphans import OrphanSweep
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
-from gitops_bot.core.github.body import read_ticket, with_ticket
+from gitops_bot.core.github.body import Forged, read_ticket, with_ticket
 from gitops_bot.core.github.commands import authorize, effective_permission, rank
 from gitops_bot.core.github.pr_state import HELD, PrView, Step, Ticket, expected_labels, on_command, on_tick
 from gitops_bot.core.github.quarantine import (
@@ -51,6 +51,7 @@ class PullRequestLoop:
         self.clock, self.interval = clock, interval
         self.orphans = OrphanSweep(api, engine, clock)
         self.after_pass: list[Callable[[], None]] = []
+        self._forged: set[tuple[int, str]] = set()  # (PR, body) already reported: one comment each
         self._loop = Loop("github", self.run_once, interval=interval, join_timeout=30.0)
 
     # -- clocks -------------------------------------------------------------------------------
@@ -82,13 +83,32 @@ class PullRequestLoop:
         return replace(pull, labels=frozenset(labels))
 
     def _ours(self, pull: PullInfo) -> Ticket | None:
-        """The ticket of a PR the bot itself opened (a copied body in someone else's PR is ignored)."""
-        ticket = read_ticket(pull.body)
+        """The ticket of a PR the bot itself opened (a copied body in someone else's PR is ignored).
+
+        An edited ticket is refused: the PR is left alone and the edit is reported on it once.
+        """
+        ticket = read_ticket(pull.body, self.engine.keys)
         if ticket is None or pull.author != self.api.bot_login():
             return None
         if pull.head_ref and not pull.head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
             return None
+        if isinstance(ticket, Forged):
+            self._report_forged(pull, ticket)
+            return None
         return ticket
+
+    def _report_forged(self, pull: PullInfo, forged: Forged) -> None:
+        key = (pull.number, pull.body)
+        if key in self._forged:
+            return
+        self.engine.reported("pr_ticket", f"#{pull.number}", forged.reason)
+        self.api.comment(
+            pull.number,
+            f"gitops-bot refuses this PR's state: {forged.reason} (someone edited the hidden ticket). "
+            "Nothing will be merged or changed by the bot here; people decide.",
+        )
+        if len(self._forged) < 10_000:
+            self._forged.add(key)
 
     def execute(self, pull: PullInfo, ticket: Ticket, step: Step, now: datetime) -> str:
         """Carry out one step of the state machine on GitHub (and git for vetoes)."""
@@ -99,7 +119,8 @@ class PullRequestLoop:
         if step.kind == "close":
             return self._veto(pull, ticket, step)
         if step.kind == "update" and step.ticket is not None:
-            self.api.edit(n, body=with_ticket(pull.body, step.ticket, self._approvers(ticket), now))
+            body = with_ticket(pull.body, step.ticket, self._approvers(ticket), now, self.engine.keys)
+            self.api.edit(n, body=body)
             self.engine.crash.hit(Point.AFTER_TICKET)
             labels = (pull.labels | set(step.add_labels)) - set(step.remove_labels)
             if labels != pull.labels:
@@ -119,15 +140,18 @@ class PullRequestLoop:
         )
         with self.engine.exclusive():
             self.engine.repo.sync()
-            self.engine.repo.tag(tag, ticket.culprit, message, replace=False)
+            sealed = self.engine.trusted.seal(tag, ticket.culprit, message)
+            self.engine.repo.tag(tag, ticket.culprit, sealed, replace=False)
         self.engine.crash.hit(Point.AFTER_VETO_TAG)
         self.api.comment(
             pull.number,
             f"Vetoed by @{who}: {reason}. The culprit's version stays in place and gitops-bot will not "
             f"open this rollback again (recorded as tag `{tag}`).",
         )
-        self.api.add_labels(pull.number, step.add_labels)
-        self.api.edit(pull.number, close=True)
+        self.api.add_labels(pull.number, step.add_labels)  # output for people; the ticket is the record
+        closed = replace(ticket, closed="vetoed")
+        body = with_ticket(pull.body, closed, self._approvers(ticket), self.clock(), self.engine.keys)
+        self.api.edit(pull.number, body=body, close=True)
         with self.engine.exclusive():
             delete_branch(self.engine.repo, pull.head_ref or "")
         return f"#{pull.number} vetoed by @{who}"
@@ -199,7 +223,7 @@ class PullRequestLoop:
     def _findings(self, base: str, head: str) -> list[Finding]:
         repo = self.engine.repo
         files, fork = changed_files(repo, base, head), merge_base(repo, base, head)
-        entries = quarantined(repo.rollbacks())
+        entries = quarantined(self.engine.trusted.rollbacks(now=self.clock()))
         findings = []
         for policy in self.engine.policies:
             # Agents the changed files name at the PR head: per-agent files and shared files alike.

@@ -3,8 +3,9 @@
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.git import amend_message, delete_branch, fetch_head, force_push
@@ -13,11 +14,12 @@ from gitops_bot.app.engine import Engine
 from gitops_bot.app.planner import version_commit
 from gitops_bot.core.alerts import Alert, parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
+from gitops_bot.core.github.body import with_ticket
 from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, VETOED, Ticket, merge_commit
 from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
-from gitops_bot.core.policy import Policy, policy_named
+from gitops_bot.core.policy import Approvers, Policy, policy_named
 from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
 from gitops_bot.core.route import Routed
 from gitops_bot.core.templates import label_bindings
@@ -56,10 +58,12 @@ class Merger:
                     "already" if pull.merged else "closed", f"#{pull.number} is already closed"
                 )
             if not pull.head_ref.startswith(ROLLBACK_BRANCH_PREFIX):
-                return self._block(pull, f"head branch {pull.head_ref} is not a gitops-bot rollback branch")
+                return self._block(
+                    pull, ticket, f"head branch {pull.head_ref} is not a gitops-bot rollback branch"
+                )
             why_not = self._stale(ticket, gate)
             if why_not is not None:
-                return self._not_now(pull, *why_not)
+                return self._not_now(pull, ticket, *why_not)
             return self._merge(pull, ticket, approved_by)
 
     def _stale(self, ticket: Ticket, gate: bool) -> tuple[str, str] | None:
@@ -74,7 +78,8 @@ class Merger:
             alert = None
         labels, _ = label_bindings(policy.template_labels, alert.labels if alert else {})
         head = repo.sync()
-        if repo.tags([f"refs/tags/{veto_tag(ticket.agent, ticket.culprit)}"]):
+        veto = veto_tag(ticket.agent, ticket.culprit)
+        if any(tag.name == veto for tag in self.engine.trusted.tags(veto)):
             return "veto", "vetoed: the refusal is recorded in git"  # e.g. a crash before the close
         _, culprit = version_commit(repo, head, policy, {**labels, "agent": ticket.agent})
         if culprit is None or culprit.commit.sha != ticket.culprit:
@@ -99,19 +104,20 @@ class Merger:
         """PRs wait while others land: count the limits again at merge time, from git."""
         now = self.engine.clock()
         since = now - timedelta(seconds=lookback(policy.per_agent, policy.fleet))
-        records = self.engine.repo.rollbacks(since=since)
+        records = self.engine.trusted.rollbacks(now=now, since=since)
         verdict = check_limits(records, agent=agent, per_agent=policy.per_agent, fleet=policy.fleet, now=now)
         return verdict.reason if verdict else None
 
-    def _not_now(self, pull: PullInfo, kind: str, reason: str) -> MergeResult:
+    def _not_now(self, pull: PullInfo, ticket: Ticket, kind: str, reason: str) -> MergeResult:
         if kind == "hold":
             log.info("not merging #%d yet: %s", pull.number, reason)
             return MergeResult("holding", f"#{pull.number} holding: {reason}")
         if kind == "block":
-            return self._block(pull, reason)
+            return self._block(pull, ticket, reason)
         self.api.comment(pull.number, f"Closing without merging: {reason}.")
-        self.api.add_labels(pull.number, [VETOED if kind == "veto" else OBSOLETE])
-        self.api.edit(pull.number, close=True)
+        closed = "vetoed" if kind == "veto" else "obsolete"  # the ticket says whether a new alert may reopen
+        self.api.add_labels(pull.number, [VETOED if kind == "veto" else OBSOLETE])  # output only
+        self.api.edit(pull.number, body=self._with(pull, ticket, closed=closed), close=True)
         delete_branch(self.engine.repo, pull.head_ref)
         return MergeResult("closed", f"closed #{pull.number}: {reason}")
 
@@ -121,7 +127,7 @@ class Merger:
         message = repo.commit_info(head).message
         trailers = message_trailers(message)
         if head != pull.head_sha or trailers.get("Rollback-Of") != ticket.culprit:
-            return self._block(pull, "the head commit is no longer the bot's rollback commit")
+            return self._block(pull, ticket, "the head commit is no longer the bot's rollback commit")
         title, body = merge_commit(message, approved_by, pull.number)
         sha = head
         if ticket.merge_method == "rebase" and trailers.get("Approved-By") != approved_by:
@@ -130,7 +136,7 @@ class Merger:
             try:
                 force_push(repo, sha, pull.head_ref, expected=head)
             except PushRejectedError:
-                return self._block(pull, "the rollback branch moved while approving")
+                return self._block(pull, ticket, "the rollback branch moved while approving")
         self.engine.crash.hit(Point.BEFORE_MERGE)
         try:
             landed = self.api.merge(
@@ -154,14 +160,15 @@ class Merger:
             return MergeResult("closed", f"#{pull.number} is closed")
         said = f"GitHub refused the merge ({error.status}): {error}."
         if fresh.head_sha != sha:
-            return self._block(fresh, f"{said} The head moved to {fresh.head_sha[:12]}")
+            return self._block(fresh, ticket, f"{said} The head moved to {fresh.head_sha[:12]}")
         try:
             self.api.enable_automerge(fresh, method=ticket.merge_method, title=message[0], message=message[1])
         except MergeRefusedError as e:
             if "clean status" in str(e):  # mergeable right now after all: one direct try
                 return self._retry(fresh, ticket, message, said)
-            return self._block(fresh, f"{said} Auto-merge is not available: {e}")
+            return self._block(fresh, ticket, f"{said} Auto-merge is not available: {e}")
         self.api.add_labels(pull.number, [AUTO_MERGE])
+        self.api.edit(pull.number, body=self._with(fresh, ticket, armed=True))
         self.api.comment(
             pull.number, f"{said} Auto-merge is armed: GitHub merges once the requirements pass."
         )
@@ -177,11 +184,25 @@ class Merger:
                 message=message[1],
             )
         except MergeRefusedError as e:
-            return self._block(pull, f"{said} Retrying failed too: {e}")
+            return self._block(pull, ticket, f"{said} Retrying failed too: {e}")
         self.on_landed()
         return MergeResult("merged", f"merged #{pull.number} as {landed[:12]} on the second try")
 
-    def _block(self, pull: PullInfo, reason: str) -> MergeResult:
+    def approvers(self, ticket: Ticket) -> Approvers:
+        """Who may command this rollback's PR (its policy's approvers)."""
+        policy = policy_named(self.engine.policies, ticket.policy)
+        return policy.action.approvers if policy else Approvers()
+
+    def _with(self, pull: PullInfo, ticket: Ticket, **changes: Any) -> str:
+        """The PR body with the ticket changed and re-sealed: the bot's state lives there, not in labels."""
+        now = self.engine.clock()
+        return with_ticket(
+            pull.body, replace(ticket, **changes), self.approvers(ticket), now, self.engine.keys
+        )
+
+    def _block(self, pull: PullInfo, ticket: Ticket, reason: str) -> MergeResult:
+        if pull.body:
+            self.api.edit(pull.number, body=self._with(pull, ticket, blocked=True))
         self.api.add_labels(pull.number, [BLOCKED])
         self.api.comment(pull.number, f"{reason}. Leaving this to people (label `{BLOCKED}`).")
         return MergeResult("blocked", f"#{pull.number} blocked: {reason}")

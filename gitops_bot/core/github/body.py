@@ -9,12 +9,20 @@ from gitops_bot.core.alerts import format_time
 from gitops_bot.core.github.pr_state import Ticket, human, ticket_from_json, ticket_to_json
 from gitops_bot.core.plan import Plan
 from gitops_bot.core.policy import Approvers
+from gitops_bot.core.statekey import StateKeys
 from gitops_bot.core.trailers import one_line
 
 NEXT_START, NEXT_END = "<!-- gitops-bot:next -->", "<!-- /gitops-bot:next -->"
 _TICKET = re.compile(r"<!-- gitops-bot:ticket (.*?) -->", re.DOTALL)
 _NEXT = re.compile(re.escape(NEXT_START) + r".*?" + re.escape(NEXT_END), re.DOTALL)
 MAX_DIFF = 30_000  # GitHub caps a body at 65536 characters
+
+
+@dataclass(frozen=True)
+class Forged:
+    """A ticket marker whose authenticator does not verify: someone edited the bot's state."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def _fence(text: str) -> str:
     return "`" * max(3, max(runs, default=0) + 1)
 
 
-def render_body(ev: Evidence, ticket: Ticket, approvers: Approvers, now: datetime) -> str:
+def render_body(ev: Evidence, ticket: Ticket, approvers: Approvers, now: datetime, keys: StateKeys) -> str:
     """Markdown body: evidence table, the diff, what happens next and when, then the ticket."""
     diff = ev.diff if len(ev.diff) <= MAX_DIFF else ev.diff[:MAX_DIFF] + "\n... (diff truncated)\n"
     fence = _fence(diff)
@@ -99,7 +107,7 @@ def render_body(ev: Evidence, ticket: Ticket, approvers: Approvers, now: datetim
         "",
         next_block(ticket, approvers, now),
         "",
-        ticket_marker(ticket),
+        ticket_marker(ticket, keys),
     ]
     return "\n".join(lines) + "\n"
 
@@ -138,25 +146,42 @@ def next_block(ticket: Ticket, approvers: Approvers, now: datetime) -> str:
     return f"{NEXT_START}\n{next_text(ticket, now)}\n\n{commands_help(approvers)}\n{NEXT_END}"
 
 
-def ticket_marker(ticket: Ticket) -> str:
-    """The ticket as an HTML comment; < and > are escaped so no value can end the comment."""
-    text = json.dumps(ticket_to_json(ticket), sort_keys=True, separators=(",", ":"))
-    safe = text.replace("<", "\\u003c").replace(">", "\\u003e")
+def _canonical(data: dict[str, object]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def ticket_marker(ticket: Ticket, keys: StateKeys) -> str:
+    """The ticket as an HTML comment with its state-key authenticator (`mac`).
+
+    < and > are escaped so no value can end the comment.
+    """
+    data: dict[str, object] = ticket_to_json(ticket)
+    if not keys.insecure:
+        data["mac"] = keys.sign("ticket", _canonical(data))
+    safe = _canonical(data).replace("<", "\\u003c").replace(">", "\\u003e")
     return f"<!-- gitops-bot:ticket {safe} -->"
 
 
-def read_ticket(body: str) -> Ticket | None:
-    """The ticket in a PR body, or None for PRs that are not the bot's rollbacks."""
+def read_ticket(body: str, keys: StateKeys) -> Ticket | Forged | None:
+    """The ticket in a PR body; Forged when its authenticator fails; None when there is none."""
     found = _TICKET.search(body or "")
     if found is None:
         return None
     try:
-        return ticket_from_json(json.loads(found[1]))
-    except json.JSONDecodeError:
-        return None
+        raw = json.loads(found[1])
+    except (json.JSONDecodeError, RecursionError):
+        return Forged("the ticket is not valid JSON")
+    if not isinstance(raw, dict):
+        return Forged("the ticket is not a JSON object")
+    mac = raw.pop("mac", None)
+    if not isinstance(mac, str) and not keys.insecure:
+        return Forged("the ticket carries no authenticator")
+    if not keys.verify(str(mac), "ticket", _canonical(raw)):
+        return Forged("the ticket's authenticator does not match its contents")
+    return ticket_from_json(raw) or Forged("the ticket is not a v1 ticket")
 
 
-def with_ticket(body: str, ticket: Ticket, approvers: Approvers, now: datetime) -> str:
+def with_ticket(body: str, ticket: Ticket, approvers: Approvers, now: datetime, keys: StateKeys) -> str:
     """The body with the next-steps block and the ticket rewritten (evidence untouched)."""
     body = _NEXT.sub(lambda _: next_block(ticket, approvers, now), body, count=1)
-    return _TICKET.sub(lambda _: ticket_marker(ticket), body, count=1)
+    return _TICKET.sub(lambda _: ticket_marker(ticket, keys), body, count=1)

@@ -40,6 +40,11 @@ class Ticket:
     deadline: datetime | None = None
     held_remaining: float | None = None  # seconds left when /hold stopped the clock
     alert: dict[str, Any] = field(default_factory=dict)
+    # State the bot once kept in labels, which anyone with triage rights can set: now only here,
+    # under the ticket's authenticator (labels are output for people).
+    blocked: bool = False  # GitHub refused the merge: left to people
+    armed: bool = False  # GitHub auto-merge is armed
+    closed: str = ""  # "vetoed" | "obsolete" once the bot closed the PR
 
     @property
     def held(self) -> bool:
@@ -77,9 +82,9 @@ def on_tick(view: PrView, now: datetime) -> Step:
     ticket = view.ticket
     if not view.open:
         return Step("none", "closed")
-    if BLOCKED in view.labels:
+    if ticket.blocked:
         return Step("none", "blocked: left to people")
-    if AUTO_MERGE in view.labels:
+    if ticket.armed:
         return Step("none", "GitHub auto-merge is armed")
     if ticket.mode == "auto":
         return Step("merge", "mode auto", approved_by="auto")
@@ -181,6 +186,9 @@ def ticket_to_json(ticket: Ticket) -> dict[str, Any]:
         "deadline": format_time(ticket.deadline) if ticket.deadline else None,
         "heldRemaining": ticket.held_remaining,
         "alert": ticket.alert,
+        "blocked": ticket.blocked,
+        "armed": ticket.armed,
+        "closed": ticket.closed,
     }
 
 
@@ -202,6 +210,9 @@ def ticket_from_json(raw: object) -> Ticket | None:
             deadline=parse_time(deadline, where="ticket") if deadline else None,
             held_remaining=float(held) if held is not None else None,
             alert=dict(raw.get("alert") or {}),
+            blocked=raw.get("blocked") is True,
+            armed=raw.get("armed") is True,
+            closed=str(raw.get("closed") or ""),
         )
     except (KeyError, TypeError, ValueError, AlertPayloadError):
         return None

@@ -50,7 +50,7 @@ def agents_in(files: Iterable[str], templates: Sequence[str]) -> set[str]:
         re.compile("^" + re.escape(t).replace(re.escape("{agent}"), "(?P<agent>[^/]+)") + "$")
         for t in templates
     ]
-    return {m["agent"] for f in files for p in patterns if (m := p.match(f))}
+    return {m["agent"] for f in files for p in patterns if (m := p.fullmatch(f))}
 
 
 def reintroduced(

@@ -28,6 +28,7 @@ import bot_harness as bh  # the alert body the latency benchmark sends
 import synthetic_repo as rl  # the shared repo builder
 
 TOKEN = "bench-token"
+STATE_KEY = "bench-state-key-0123456789abcdef"
 TARGET_COLD, TARGET_WARM = 5.0, 2.0
 
 
@@ -68,7 +69,7 @@ class Serve:
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [str(exe), "serve", "--config", str(self.config)],
-            env={**os.environ, "GITOPS_BOT_ALERT_TOKEN": TOKEN},
+            env={**os.environ, "GITOPS_BOT_ALERT_TOKEN": TOKEN, "GITOPS_BOT_STATE_KEY": STATE_KEY},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

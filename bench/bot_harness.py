@@ -180,7 +180,7 @@ class BotRun:
         )
         config = load_config(cfg)
         t = time.perf_counter()
-        # The real wiring (clone + _tune happen here, untimed); only the forge gets a stopwatch.
+        # The real wiring (clone + changed-path index happen here, untimed); only the forge gets a stopwatch.
         self.engine = make_engine(config, bench_policies(config.policies, alerts))
         self.clone_seconds = time.perf_counter() - t
         self.repo, self.forge = self.engine.repo, TimedForge()

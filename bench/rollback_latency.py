@@ -25,6 +25,8 @@ from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.engine import Outcome
 
 TARGET_P99 = 1.0
+TARGET_P99_LARGE = 1.5  # the 200,000-commit / 5,000-agent repo (--large)
+LARGE = {"agents": 5000, "commits": 200_000}
 
 
 TARGET_RATIO = 1.5
@@ -38,7 +40,13 @@ def main() -> int:
     parser.add_argument("--alerts", type=int, default=50, help="measured alerts (plus one warm-up)")
     parser.add_argument("--keep", action="store_true", help="keep the run's clones and remotes")
     parser.add_argument("--profile", action="store_true", help="cProfile one extra alert in the worker")
+    parser.add_argument(
+        "--large", action="store_true", help="200,000 commits and 5,000 agents, to show how cost grows"
+    )
     args = parser.parse_args()
+    if args.large:
+        args.agents, args.commits = max(args.agents, LARGE["agents"]), max(args.commits, LARGE["commits"])
+    target_p99 = TARGET_P99_LARGE if args.large else TARGET_P99
     if args.agents < args.alerts + 2 or args.commits < 4 * (args.alerts + 2):
         parser.error("need agents >= alerts + 2 and commits >= 4 * (alerts + 2)")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per POST
@@ -93,7 +101,7 @@ def main() -> int:
         # ---- B
         remote_b = fresh_copy(built, run_dir / "remote-b.git")
         work_b = run_dir / "plumbing" / "repo"
-        plain = GitRepo(f"file://{remote_b}", "main", work_b)  # same clone and _tune as the bot's
+        plain = GitRepo(f"file://{remote_b}", "main", work_b)  # same clone and index as the bot's
         plain.repo.close()
         tuned = _run(
             [
@@ -143,7 +151,7 @@ def main() -> int:
     ratio50, ratio99 = pct(a, 50) / pct(b, 50), pct(a, 99) / pct(b, 99)
     print(f"\n== ratio A/B: p50 {ratio50:.2f}  p99 {ratio99:.2f}")
     verdict = {True: "PASS", False: "FAIL"}
-    print(f"== target A p99 <= {TARGET_P99:.1f} s: {verdict[pct(a, 99) <= TARGET_P99]} ({pct(a, 99):.3f} s)")
+    print(f"== target A p99 <= {target_p99:.1f} s: {verdict[pct(a, 99) <= target_p99]} ({pct(a, 99):.3f} s)")
     print(
         f"== target ratio <= {TARGET_RATIO}: p50 {verdict[ratio50 <= TARGET_RATIO]}, p99 {verdict[ratio99 <= TARGET_RATIO]}"
     )

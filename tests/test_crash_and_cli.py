@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -46,21 +47,24 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
+    # serve's log goes to a file, never an unread pipe: a full pipe would block its logging (and shutdown).
+    log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitops_bot.cli", "serve", "--config", str(config)],
         env={**os.environ, "TEST_TOKEN": "tok"},
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    log.close()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
             return proc
         except OSError:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.poll() is None, Path(log.name).read_text(errors="replace")
             time.sleep(0.05)
     proc.kill()
-    raise AssertionError("server did not come up")
+    raise AssertionError(f"server did not come up: {Path(log.name).read_text(errors='replace')[-2000:]}")
 
 
 def post(port: int, body: dict[str, object]) -> int:

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import threading
 from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from gitops_bot.core.culprit import CommitInfo
 from gitops_bot.core.errors import GitError, PushRejectedError
 from gitops_bot.core.statekey import TagRecord
 from gitops_bot.core.trailers import RollbackRecord, parse_trailers, record_from
+
+CLONE_WAIT = 900.0  # how long git work waits for a clone in progress (then fails; callers retry)
 
 BOT_NAME = "gitops-bot"
 BOT_EMAIL = "gitops-bot@users.noreply.local"
@@ -48,13 +51,79 @@ class GitRepo:
         limits: GitLimits | None = None,
         *,
         max_file_bytes: int = 1024 * 1024,
+        defer_clone: bool = False,
     ) -> None:
+        """Open the clone in workdir, else clone now (defer_clone: when clone() is called, in the
+        background; every git call waits for it, and the changed-path index comes after it)."""
         self.url, self.branch, self.workdir = url, branch, workdir
         self.max_file_bytes = max_file_bytes  # manifests over this are refused before parsing
         self.remote_ref = f"origin/{branch}"
-        self.runner = GitRunner(workdir, limits)
+        self._runner = GitRunner(workdir, limits)
         self._scanned: tuple[str, tuple[RollbackRecord, ...]] = ("", ())
-        self.repo = self._open()
+        self._repo: git.Repo | None = None
+        self._ready = threading.Event()
+        self._index_later = defer_clone
+        self.clone_error: str | None = None  # why the last background clone failed (for /readyz)
+        if defer_clone and not (workdir / ".git").exists():
+            workdir.parent.mkdir(parents=True, exist_ok=True)  # the engine's lock file sits there
+        else:
+            self.repo = self._open()
+
+    # -- the clone itself: made now or in the background; git work waits for it ----------------
+
+    @property
+    def repo(self) -> git.Repo:
+        """The GitPython repo, once the clone is complete."""
+        self._wait()
+        assert self._repo is not None
+        return self._repo
+
+    @repo.setter
+    def repo(self, value: git.Repo) -> None:
+        self._repo = value
+        self._ready.set()
+
+    @property
+    def runner(self) -> GitRunner:
+        """The git runner of the work tree, once the clone is complete."""
+        self._wait()
+        return self._runner
+
+    def _wait(self) -> None:
+        if not self._ready.wait(CLONE_WAIT):
+            raise GitError(f"the clone of {self.url} is not complete after {CLONE_WAIT:.0f} s")
+
+    @property
+    def ready(self) -> bool:
+        """Whether the clone is complete."""
+        return self._ready.is_set()
+
+    def clone(self) -> None:
+        """Make the clone if there is none yet (idempotent); clone_error says why it failed."""
+        if self._ready.is_set():
+            return
+        try:
+            self.repo = self._open()
+        except GitError as e:
+            self.clone_error = str(e)
+            raise
+        self.clone_error = None
+
+    def update_environment(self, **env: str) -> None:
+        """Environment for every later git command, the clone itself included (e.g. a token)."""
+        self._runner.extra_env.update(env)
+
+    def indexed(self) -> bool:
+        """Whether the changed-path filters are written (fetches keep them current from then on)."""
+        got = self._runner.run("config", "--get", "fetch.writeCommitGraph", check=False)
+        return got.status == 0 and got.stdout.strip() == "true"
+
+    def index_history(self) -> None:
+        """Write the changed-path filters (seconds on 50k commits); safe while serving, as git
+        swaps the graph file atomically. Fetches write the graph only once this first write is
+        done, so they never contend for its lock."""
+        self._runner.run("commit-graph", "write", "--reachable", "--changed-paths")
+        self._runner.run("config", "fetch.writeCommitGraph", "true")
 
     def _open(self) -> git.Repo:
         """Open the clone, cloning first when there is none."""
@@ -64,27 +133,28 @@ class GitRepo:
             repo = git.Repo(self.workdir)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError) as e:
             raise GitError(f"{self.workdir} is not a usable clone: {e}") from e
-        origin = self._git("config", "--get", "remote.origin.url")
+        origin = self._runner.run("config", "--get", "remote.origin.url").stdout.strip()
         if origin != self.url:
             raise GitError(f"{self.workdir} is a clone of {origin}, not {self.url}")
         return repo
 
     def _clone(self) -> None:
+        """A full clone (culprits at any depth, limit windows and ancestry need all of history),
+        made beside workdir and renamed into place: a process killed mid-clone leaves nothing
+        that the next start would take for a good clone."""
+        side = self.workdir.with_name(f"{self.workdir.name}.cloning")
+        shutil.rmtree(side, ignore_errors=True)
         self.workdir.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.runner.run(
-                "clone",
-                "--quiet",
-                "--branch",
-                self.branch,
-                self.url,
-                str(self.workdir),
-                cwd=self.workdir.parent,
+            self._runner.run(
+                "clone", "--quiet", "--branch", self.branch, self.url, str(side), cwd=self.workdir.parent
             )
-        except GitError as e:
+            side.rename(self.workdir)
+        except (GitError, OSError) as e:
             # Nothing half-cloned is left to trip the next try; a timeout stays a timeout.
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            raise type(e)(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
+            shutil.rmtree(side, ignore_errors=True)
+            kind = type(e) if isinstance(e, GitError) else GitError
+            raise kind(f"cannot clone {self.url} (branch {self.branch}) into {self.workdir}: {e}") from e
         self._tune()
 
     def repair(self) -> str:
@@ -112,12 +182,14 @@ class GitRepo:
         for key, value in (
             ("user.name", BOT_NAME),
             ("user.email", BOT_EMAIL),
-            ("fetch.writeCommitGraph", "true"),
             ("core.commitGraph", "true"),
             ("gc.auto", "0"),
         ):
-            self._git("config", key, value)
-        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+            self._runner.run("config", key, value)
+        if self._index_later:  # a plain graph now (a fraction of a second), the filters after
+            self._runner.run("commit-graph", "write", "--reachable")
+        else:
+            self.index_history()
 
     def _git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
         """stdout of a checked git call, without its final newline."""
@@ -315,11 +387,15 @@ class GitRepo:
     def tag(self, name: str, rev: str, message: str, *, replace: bool = True) -> bool:
         """Create an annotated tag and push it; without replace, False if it already exists remotely."""
         force = ["--force"] if replace else []
-        # verbatim: the message is stored byte for byte, so an authenticator over it still verifies
-        self._git("tag", "--annotate", "--cleanup=verbatim", *force, "--message", message, name, rev)
+        # verbatim: the message is stored byte for byte, so an authenticator over it still verifies.
+        # Locally always forced: the tag may already be here (fetched by a sync after a crash that
+        # came right after the push, or left by a try that died before it); the push decides.
+        self._git("tag", "--annotate", "--cleanup=verbatim", "--force", "--message", message, name, rev)
         result = self.runner.run("push", "--porcelain", *force, "origin", f"refs/tags/{name}", check=False)
         if not replace and "[rejected] (already exists)" in result.stdout:
-            self._git("tag", "--delete", name)
+            self._git(
+                "fetch", "--quiet", "--no-write-fetch-head", "origin", f"+refs/tags/{name}:refs/tags/{name}"
+            )
             return False
         if (refusal := push_refusal(result)) is not None:
             raise GitError(f"push of tag {name} refused: {refusal}") from refusal

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.adapters.rebase import commit_onto, fetch_branch, moved_under
+from gitops_bot.app.crashpoints import NEVER, CrashPoints, Point
 from gitops_bot.app.forge import Forge
 from gitops_bot.app.manifests import field_files
 from gitops_bot.app.planner import plan_rollback
@@ -61,9 +62,10 @@ class Engine:
         deadline: float = 120.0,
         gate: Gate | None = None,
         keys: StateKeys | None = None,
+        crash: CrashPoints = NEVER,
     ) -> None:
         self.repo, self.forge, self.policies = repo, forge, policies
-        self.gate = gate
+        self.gate, self.crash = gate, crash
         self.keys = keys or StateKeys()  # none: nothing the bot signed can be trusted or written
         self.reported = Reported()
         self.trusted = TrustedState(repo, policies, self.keys, self.reported)
@@ -98,7 +100,10 @@ class Engine:
         """Why the clone cannot be used and was not repaired (for /readyz), else None.
 
         Repairs only when the work tree is free; while a job holds it, the last answer stands.
+        A clone still being made in the background is no problem: alerts are journaled meanwhile.
         """
+        if not self.repo.ready:
+            return None
         if not self._lock.acquire(blocking=False):
             return self._clone_problem
         try:
@@ -192,6 +197,7 @@ class Engine:
         """Commit (unless given the commit) and publish; None when the branch or this clone moved."""
         try:
             sha = sha or self.repo.commit_files(plan.files, plan.message, parent=plan.head)
+            self.crash.hit(Point.AFTER_LOCAL_COMMIT)
             where = self.forge.publish(self.repo, plan, sha)
         except AlreadyPublishedError as e:
             return Outcome("ignored", f"nothing to do: {e}", routed.agent, code="duplicate")

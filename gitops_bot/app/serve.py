@@ -22,6 +22,7 @@ from waitress.server import create_server
 
 from gitops_bot.app.cluster_events_http import ClusterEventKeys
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import from_env as crash_from_env
 from gitops_bot.app.server import create_app
 from gitops_bot.app.wiring import Runtime, make_engine, state_keys
 from gitops_bot.core.errors import ConfigError
@@ -107,7 +108,10 @@ def serve(config: Config, *, insecure: bool, insecure_state: bool = False) -> in
     """Run until SIGTERM/SIGINT; journaled alerts not yet handled resume on the next start."""
     token, reader = alert_token(config, insecure=insecure), read_token(config)
     check_state_key(config, insecure=insecure_state)
-    runtime = Runtime(config, make_engine(config, insecure_state=insecure_state))
+    # The one read of the crash variable; a missing clone is made while already serving.
+    crash = crash_from_env(os.environ)
+    engine = make_engine(config, insecure_state=insecure_state, crash=crash, defer_clone=True)
+    runtime = Runtime(config, engine, crash=crash, defer_clone=True)
     runtime.start()
     read_timeout = max(1, round(config.read_timeout))
     server = create_server(

@@ -90,6 +90,8 @@ def create_app(
     def rollbacks() -> tuple[Response, int]:
         _authenticate(read_token)
         agent = request.args.get("agent") or None
+        if not bot.engine.repo.ready:
+            return _error(503, "the clone is still being made; alerts are being journaled meanwhile")
         if problem := bot.engine.clone_problem():  # a deleted or locked clone is repaired first
             return _error(503, problem)
         return jsonify(rollbacks_json(bot.engine, agent=agent)), 200
@@ -98,7 +100,13 @@ def create_app(
     @app.get("/healthz")  # kept for old probes: same meaning as /readyz
     def readyz() -> tuple[Response, int]:
         problems = bot.not_ready()
-        body: dict[str, object] = {"status": "not ready" if problems else "ok"}
+        # Ready = alerts are accepted durably. A new pod is ready while its clone is still being
+        # made (`cloning`, `ready: false`): it journals alerts and handles them once it is complete.
+        repo = bot.engine.repo
+        status = "not ready" if problems else ("ok" if repo.ready else "cloning")
+        body: dict[str, object] = {"status": status, "ready": repo.ready}
+        if repo.clone_error and not repo.ready:
+            body["lastCloneError"] = repo.clone_error
         if problems:
             body["problems"] = problems
         if bot.unresolved_policies:  # the bot may run, but these policies protect nothing

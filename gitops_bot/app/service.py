@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from gitops_bot.adapters.journal import Entry, Journal
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.logs import event
 from gitops_bot.app.metrics import Metrics
@@ -104,7 +105,9 @@ class Bot:
             self._enqueue([alert])
 
     def _enqueue(self, alerts: list[Alert]) -> None:
-        for entry in self.journal.append_batch(alerts):
+        entries = self.journal.append_batch(alerts)
+        self.engine.crash.hit(Point.AFTER_JOURNAL_WRITE)
+        for entry in entries:
             self.accepted.append((entry.received_at, entry.alert))
             event(
                 log,

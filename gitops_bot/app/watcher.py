@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from gitops_bot.adapters.prometheus import PrometheusReader
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine, Outcome
 from gitops_bot.app.logs import event
 from gitops_bot.app.loops import Loop
@@ -161,6 +162,7 @@ class RecoveryWatcher:
             with self.engine.exclusive():
                 message = self.engine.trusted.seal(watch.tag, watch.rollback_sha, tag_message(watch, result))
                 self.engine.repo.tag(watch.tag, watch.rollback_sha, message, replace=False)
+            self.engine.crash.hit(Point.AFTER_RECOVERY_TAG)
         except GitopsBotError as e:
             log.warning("cannot record recovery of %s yet: %s", watch.agent, e)
             return False

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from gitops_bot.app.checks import PreActChecks
 from gitops_bot.app.cluster_targets import ClusterClients
 from gitops_bot.app.cluster_watch import ClusterWatch, ClusterWatcher
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import NEVER, CrashPoints
 from gitops_bot.app.engine import Engine, Gate
 from gitops_bot.app.escalations import Escalations
 from gitops_bot.app.forge import Forge
@@ -40,10 +42,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gitops_bot")
 
 
-def make_forge(config: Config) -> Forge:
+def make_forge(config: Config, crash: CrashPoints = NEVER) -> Forge:
     """The forge the config names."""
     if config.forge == "local":
-        return LocalForge()
+        return LocalForge(crash)
     if config.forge == "github":
         from gitops_bot.app.github.forge import GitHubForge  # PyGithub only when github mode is used
 
@@ -99,17 +101,31 @@ def make_engine(
     reader: PrometheusReader | None = None,
     *,
     insecure_state: bool = False,
+    crash: CrashPoints = NEVER,
+    defer_clone: bool = False,
 ) -> Engine:
-    """Repo clone, forge, policies, gate and state key wired into an Engine."""
+    """Repo clone, forge, policies, gate and state key wired into an Engine (crash: the armed crash
+    point; defer_clone: with no clone yet, Runtime.start makes it in the background)."""
     policies = load_policies(config.policies) if policies is None else policies
     reader = reader or make_reader(config)
     repo = GitRepo(
-        config.repo_url, config.branch, config.workdir, config.git, max_file_bytes=config.max_file_bytes
+        config.repo_url,
+        config.branch,
+        config.workdir,
+        config.git,
+        max_file_bytes=config.max_file_bytes,
+        defer_clone=defer_clone,
     )
     keys = state_keys(config, insecure=insecure_state)
     gate = make_gate(config, policies, reader)
     engine = Engine(
-        repo, make_forge(config), policies, gate=gate, keys=keys, deadline=config.rollback_deadline
+        repo,
+        make_forge(config, crash),
+        policies,
+        gate=gate,
+        keys=keys,
+        deadline=config.rollback_deadline,
+        crash=crash,
     )
     github = _github(engine)
     if github is not None:
@@ -136,10 +152,17 @@ def _argo_executor(config: Config, policies: tuple[Policy, ...]) -> "ArgoExecuto
 class Runtime:
     """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
 
-    def __init__(self, config: Config, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine | None = None,
+        *,
+        crash: CrashPoints = NEVER,
+        defer_clone: bool = False,
+    ) -> None:
         self.config = config
         self.prometheus = make_reader(config)
-        engine = engine or make_engine(config, reader=self.prometheus)
+        engine = engine or make_engine(config, reader=self.prometheus, crash=crash, defer_clone=defer_clone)
         # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
         # runs to its kill deadline; /livez only complains well past that.
         job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
@@ -180,6 +203,12 @@ class Runtime:
             if config.watch_good_seconds
             else None
         )
+        self._stop = threading.Event()
+        self._life = threading.Lock()  # loops start (after a background clone) or stop, not both
+        self._loops_started = False
+        # serve: everything but the worker starts in the background (the first policy check alone
+        # reads every agent's files), so the webhook answers at once, clone or no clone.
+        self._serving_early = defer_clone
         self.policy_status = PolicyMonitor(self.bot, interval=config.resync_seconds)
 
     def _cluster_event(self, event: ClusterEvent) -> None:
@@ -245,8 +274,46 @@ class Runtime:
         return escalations
 
     def start(self) -> None:
-        """Replay the journal, resume open recovery and cluster watches from git, start every loop."""
+        """Replay the journal and start the worker; every other loop once the clone is complete.
+
+        A new pod has no clone: alerts are journaled (durable before the 2xx) while the full clone
+        is made in the background, and git work (the worker's included) waits for it. The
+        changed-path index is written after that, while serving.
+        """
         self.bot.start()
+        repo = self.bot.engine.repo
+        if repo.ready and not self._serving_early:
+            self._start_loops()
+        if self._serving_early or not repo.indexed():
+            threading.Thread(target=self._prepare, name="gitops-bot-clone", daemon=True).start()
+
+    def _prepare(self) -> None:
+        """Clone (retrying with back-off until stopped), start the loops, then index the history."""
+        repo, delay = self.bot.engine.repo, 1.0
+        while not repo.ready:
+            try:
+                repo.clone()
+            except GitopsBotError as e:
+                log.warning("%s; retrying in %.0f s (alerts stay journaled)", e, delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, 60.0)
+                continue
+        with self._life:
+            if self._stop.is_set():
+                return
+            if not self._loops_started:
+                self._start_loops()
+        if repo.indexed():
+            return
+        try:
+            repo.index_history()
+        except GitopsBotError as e:
+            log.warning("changed-path index not written (walks stay correct, only slower): %s", e)
+
+    def _start_loops(self) -> None:
+        """Resume open recovery watches from git; start the policy, watcher, PR, resync, watch-good loops."""
+        self._loops_started = True
         self.policy_status.start()
         for name, watcher in (("recovery", self.watcher), ("cluster", self.cluster)):
             if watcher is None:
@@ -288,6 +355,8 @@ class Runtime:
     def stop(self) -> None:
         """Stop every loop; journaled alerts and open watches resume on the next start."""
         self.bot.finish_current_only()  # first: stopping the other loops may wait for the job in hand
+        with self._life:
+            self._stop.set()
         if self.escalations is not None:
             self.escalations.stop()
         self.policy_status.stop()

@@ -160,7 +160,7 @@ def test_shared_kustomize_overlay_rolls_back_through_a_real_serve_process(tmp_pa
         stop_serve(proc)
     assert_exact_revert(remote, layout, head, "main")
     assert 'gitops_bot_policy_unresolved{policy="kustomize-prod"} 0.0' in metrics
-    assert health == {"status": "ok"}
+    assert health == {"status": "ok", "ready": True}
     assert os.path.isdir(tmp_path / "state" / "repo")
 
 

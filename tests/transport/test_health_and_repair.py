@@ -107,11 +107,20 @@ def test_a_lock_held_by_a_live_git_is_left_alone(remote: Remote, tmp_path: Path)
     assert not lock.exists()
 
 
+def indexed(clone: Path) -> bool:
+    """Whether serve's background index of a fresh clone is written (its last step sets this)."""
+    got = subprocess.run(
+        ["git", "-C", str(clone), "config", "--get", "fetch.writeCommitGraph"], capture_output=True
+    )
+    return got.stdout.strip() == b"true"
+
+
 def test_deleted_clone_is_recloned_and_the_audit_never_500s(tmp_path: Path, remote: Remote) -> None:
     remote.commit(agent_files("billing-agent", ROGUE), "Release billing 2026.06.0")
     served = start_serve(tmp_path, remote)
     try:
-        shutil.rmtree(served.state / "repo")
+        wait_for(lambda: indexed(served.state / "repo"), 30, "the background changed-path index")
+        shutil.rmtree(served.state / "repo")  # not while git still writes into it
         status, records = served.get("/api/v1/rollbacks")
         assert status == 200 and records == []
         assert served.post(firing_body("billing-agent", ROGUE, started=remote.clock))[0] == 200

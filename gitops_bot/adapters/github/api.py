@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import requests
 from github import Github, GithubException
 
-from gitops_bot.adapters.github.convert import from_issue, from_pull
+from gitops_bot.adapters.github.convert import from_pull
 from gitops_bot.core.errors import GitHubError, GitHubUnavailableError, MergeRefusedError, PullExistsError
-from gitops_bot.core.github.pr_state import LABEL
 from gitops_bot.core.github.types import PullInfo, error_text, label_style, retry_delay
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX
 
 log = logging.getLogger("gitops_bot")
 T = TypeVar("T")
@@ -83,11 +83,19 @@ class GitHubAPI:
         return self._call(f"get pull #{number}", lambda: from_pull(self._repo.get_pull(number)))
 
     def open_rollbacks(self) -> list[PullInfo]:
-        """Open PRs labelled `rollback` (the issues list carries labels and body in one call)."""
-        issues = self._call(
-            "list rollback PRs", lambda: list(self._repo.get_issues(state="open", labels=[LABEL]))
+        """Open PRs the bot opened from a rollback branch, found by head branch and author.
+
+        Not by label: labels are written after the PR is opened, so a crash in between would
+        leave a PR no pass ever finds. The pulls list carries head, author, labels and body.
+        """
+        me = self.bot_login()
+        pulls = self._call(
+            "list open PRs",
+            lambda: [
+                from_pull(p) for p in self._repo.get_pulls(state="open", sort="created", direction="asc")
+            ],
         )
-        return [from_issue(i) for i in issues if i.pull_request is not None]
+        return [p for p in pulls if p.author == me and p.head_ref.startswith(ROLLBACK_BRANCH_PREFIX)]
 
     def _get_json_or_none(self, what: str, url: str) -> dict[str, Any] | None:
         """GET a raw endpoint PyGithub has no method for; None when GitHub answers 404."""

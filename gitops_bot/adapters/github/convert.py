@@ -1,6 +1,5 @@
 """PyGithub objects to the project's PullInfo (only attributes list items carry: no lazy GETs)."""
 
-from github.Issue import Issue
 from github.PullRequest import PullRequest
 
 from gitops_bot.core.github.types import PullInfo
@@ -21,18 +20,4 @@ def from_pull(pr: PullRequest) -> PullInfo:
         head_sha=pr.head.sha,
         base_ref=pr.base.ref,
         node_id=pr.node_id,
-    )
-
-
-def from_issue(issue: Issue) -> PullInfo:
-    """Our PullInfo from a PR as the issues list shows it (no head or base)."""
-    return PullInfo(
-        number=issue.number,
-        state=issue.state,
-        merged=False,
-        labels=frozenset(lb.name for lb in issue.labels),
-        body=issue.body or "",
-        html_url=issue.html_url,
-        author=issue.user.login,
-        created_at=issue.created_at,
     )

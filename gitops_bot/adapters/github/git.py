@@ -2,6 +2,7 @@
 
 import contextlib
 import difflib
+from datetime import UTC, datetime
 
 from gitops_bot.adapters.gitrepo import BOT_ENV, GitRepo
 from gitops_bot.adapters.push_status import push_refusal
@@ -49,6 +50,18 @@ def force_push(repo: GitRepo, sha: str, branch: str, *, expected: str) -> None:
         raise PushRejectedError(f"branch {branch} moved; not overwriting it") from refusal
     if refusal is not None:
         raise refusal
+
+
+def rollback_branches(repo: GitRepo, prefix: str) -> list[tuple[str, str, datetime]]:
+    """(branch, tip sha, tip commit time) of every remote branch under prefix, fetched locally."""
+    local = "refs/gitops-bot/branches/"
+    _run(repo, "fetch", "--quiet", "--prune", "--no-tags", "origin", f"+refs/heads/{prefix}*:{local}*")
+    out = _run(repo, "for-each-ref", "--format=%(refname) %(objectname) %(committerdate:unix)", local)
+    found = []
+    for line in out.splitlines():
+        ref, sha, at = line.split()
+        found.append((prefix + ref.removeprefix(local), sha, datetime.fromtimestamp(int(at), tz=UTC)))
+    return found
 
 
 def delete_branch(repo: GitRepo, branch: str) -> None:

@@ -23,6 +23,7 @@ from gitops_bot.adapters.github.settings import (
 )
 from gitops_bot.adapters.gitrepo import GitRepo
 from gitops_bot.app.config import Config
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.forge import Delivery
 from gitops_bot.app.github.loop import PullRequestLoop
@@ -38,7 +39,7 @@ from gitops_bot.core.errors import (
     WebhookPayloadError,
 )
 from gitops_bot.core.github.body import commands_help, evidence_of, next_text, read_ticket, render_body
-from gitops_bot.core.github.pr_state import LABEL, MODE_LABELS, Ticket, ceil_second
+from gitops_bot.core.github.pr_state import Ticket, ceil_second, expected_labels
 from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.github.webhooks import (
     accepted,
@@ -121,7 +122,7 @@ class GitHubForge:
         """HTTPS pushes and fetches to GitHub carry the (refreshed) token."""
         token = self._git_token() if repo.url.startswith("https://") else None
         if token:
-            repo.runner.extra_env.update(git_auth_env(token))
+            repo.update_environment(**git_auth_env(token))
 
     # -- the Forge protocol -------------------------------------------------------------------
 
@@ -135,7 +136,7 @@ class GitHubForge:
             raise AlreadyPublishedError(
                 f"tag {veto} refused this rollback (people vetoed it): not opening it again"
             )
-        found = self._existing(self.api.pulls_for_branch(branch))
+        found = self._existing(self.api.pulls_for_branch(branch), plan)
         if found is not None:
             return found
         mode = plan.policy.action.mode
@@ -147,31 +148,40 @@ class GitHubForge:
         )
         if mode != "auto":  # not approved yet: the trailer says so until the merge fills it in
             sha = amend_message(repo, sha, replace_trailer(plan.message, "Approved-By", "pending"))
+        crash = self._bound()[0].crash
         try:
             repo.push(f"{sha}:refs/heads/{branch}")
         except PushRejectedError:
             log.info("branch %s exists (another replica or an earlier try): using it", branch)
+        crash.hit(Point.AFTER_BRANCH_PUSH)
         title = plan.message.split("\n", 1)[0]
         try:
             pull = self.api.create_pull(head=branch, base=repo.branch, title=title, body=body)
         except PullExistsError as e:
-            found = self._existing(self.api.pulls_for_branch(branch))
+            found = self._existing(self.api.pulls_for_branch(branch), plan)
             if found is None:
                 raise GitHubError(f"GitHub says {branch} has a PR or nothing to merge, but lists none") from e
             return found
-        labels = frozenset([LABEL, f"agent/{plan.agent}", MODE_LABELS[mode], *plan.policy.action.labels])
+        crash.hit(Point.AFTER_PR_CREATE)  # from here on the PR loop finds it by branch and author
+        labels = expected_labels(ticket, plan.policy.action.labels)
         self.api.add_labels(pull.number, labels)
+        crash.hit(Point.AFTER_LABELS)
         return self._first_step(replace(pull, labels=labels), ticket, plan, now)
 
-    def _existing(self, pulls: list[PullInfo]) -> Delivery | None:
+    def _existing(self, pulls: list[PullInfo], plan: Plan) -> Delivery | None:
         """Reuse an earlier PR for the same agent and culprit (None: open one anew).
 
         Raises AlreadyPublishedError when nothing is left to do, so the alert counts as a duplicate.
+        An open one gets the labels its ticket implies first: a crash may have cut them short.
         """
         keys = self._bound()[0].keys
         for pull in pulls:
             ticket = read_ticket(pull.body, keys)
             if pull.open:
+                if isinstance(ticket, Ticket) and (
+                    missing := expected_labels(ticket, plan.policy.action.labels) - pull.labels
+                ):
+                    self.api.add_labels(pull.number, missing)
                 if isinstance(ticket, Ticket) and ticket.mode == "auto":  # a crash between open and merge
                     merged = self._bound()[1].merge(pull, ticket, "auto", gate=False, locked=True)
                     if merged.status == "already":
@@ -224,6 +234,7 @@ class GitHubForge:
             raise WebhookPayloadError("X-GitHub-Delivery header missing")
         if not self.inbox.put(event_key(parsed, delivery), parsed):
             return 200, "duplicate"
+        self._bound()[0].crash.hit(Point.INBOX_AFTER_WRITE)
         self.loop.wake()
         return 202, "queued"
 

@@ -8,14 +8,16 @@ from datetime import datetime
 from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.git import changed_files, delete_branch, fetch_head, merge_base
 from gitops_bot.adapters.github.inbox import Inbox
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.github.merge import Merger
+from gitops_bot.app.github.orphans import OrphanSweep
 from gitops_bot.app.loops import Loop
 from gitops_bot.app.manifests import values_at
 from gitops_bot.core.errors import GitError, GitHubUnavailableError, GitopsBotError, YamlPathError
 from gitops_bot.core.github.body import Forged, read_ticket, with_ticket
 from gitops_bot.core.github.commands import authorize, effective_permission, rank
-from gitops_bot.core.github.pr_state import PrView, Step, Ticket, on_command, on_tick
+from gitops_bot.core.github.pr_state import HELD, PrView, Step, Ticket, expected_labels, on_command, on_tick
 from gitops_bot.core.github.quarantine import (
     CONTEXT,
     Finding,
@@ -47,6 +49,7 @@ class PullRequestLoop:
     ) -> None:
         self.api, self.engine, self.merger, self.inbox = api, engine, merger, inbox
         self.clock, self.interval = clock, interval
+        self.orphans = OrphanSweep(api, engine, clock)
         self.after_pass: list[Callable[[], None]] = []
         self._forged: set[tuple[int, str]] = set()  # (PR, body) already reported: one comment each
         self._loop = Loop("github", self.run_once, interval=interval, join_timeout=30.0)
@@ -57,12 +60,27 @@ class PullRequestLoop:
         """Advance every open rollback PR once (this is also the resume after a restart)."""
         now = now or self.clock()
         done = []
-        for pull in self.api.open_rollbacks():
+        pulls = self.api.open_rollbacks()
+        for pull in pulls:
             ticket = self._ours(pull)
             if ticket is not None:
+                pull = self._relabel(pull, ticket)
                 step = on_tick(PrView(pull.number, True, False, pull.labels, ticket), now)
                 done.append(self.execute(pull, ticket, step, now))
-        return done
+        return done + self.orphans.sweep({p.head_ref for p in pulls})
+
+    def _relabel(self, pull: PullInfo, ticket: Ticket) -> PullInfo:
+        """Write the labels the ticket implies when a crash (or a person) left them off."""
+        policy = policy_named(self.engine.policies, ticket.policy)
+        want = expected_labels(ticket, policy.action.labels if policy else ())
+        labels = (pull.labels | want) - (set() if ticket.held else {HELD})
+        if labels == pull.labels:
+            return pull
+        if pull.labels <= labels:
+            self.api.add_labels(pull.number, labels - pull.labels)
+        else:
+            self.api.set_labels(pull.number, labels)
+        return replace(pull, labels=frozenset(labels))
 
     def _ours(self, pull: PullInfo) -> Ticket | None:
         """The ticket of a PR the bot itself opened (a copied body in someone else's PR is ignored).
@@ -103,6 +121,7 @@ class PullRequestLoop:
         if step.kind == "update" and step.ticket is not None:
             body = with_ticket(pull.body, step.ticket, self._approvers(ticket), now, self.engine.keys)
             self.api.edit(n, body=body)
+            self.engine.crash.hit(Point.AFTER_TICKET)
             labels = (pull.labels | set(step.add_labels)) - set(step.remove_labels)
             if labels != pull.labels:
                 self.api.set_labels(n, labels)
@@ -123,6 +142,7 @@ class PullRequestLoop:
             self.engine.repo.sync()
             sealed = self.engine.trusted.seal(tag, ticket.culprit, message)
             self.engine.repo.tag(tag, ticket.culprit, sealed, replace=False)
+        self.engine.crash.hit(Point.AFTER_VETO_TAG)
         self.api.comment(
             pull.number,
             f"Vetoed by @{who}: {reason}. The culprit's version stays in place and gitops-bot will not "
@@ -156,6 +176,7 @@ class PullRequestLoop:
             except GitopsBotError as e:  # GitHub said no for good (404, 422...): do not block the rest
                 log.warning("github delivery %s dropped: %s", key, e)
                 done.append(f"{key}: failed: {e}")
+            self.engine.crash.hit(Point.INBOX_BEFORE_DONE)
             self.inbox.done(key)
         return done
 

@@ -9,17 +9,18 @@ from typing import Any
 
 from gitops_bot.adapters.github.api import GitHubAPI
 from gitops_bot.adapters.github.git import amend_message, delete_branch, fetch_head, force_push
+from gitops_bot.app.crashpoints import Point
 from gitops_bot.app.engine import Engine
 from gitops_bot.app.planner import version_commit
 from gitops_bot.core.alerts import Alert, parse_alert
 from gitops_bot.core.errors import AlertPayloadError, MergeRefusedError, PushRejectedError
 from gitops_bot.core.github.body import with_ticket
-from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, Ticket, merge_commit
+from gitops_bot.core.github.pr_state import AUTO_MERGE, BLOCKED, OBSOLETE, VETOED, Ticket, merge_commit
 from gitops_bot.core.github.types import PullInfo
 from gitops_bot.core.kinds import MergeStatus
 from gitops_bot.core.limits import check_limits, lookback
 from gitops_bot.core.policy import Approvers, Policy, policy_named
-from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX
+from gitops_bot.core.refs import ROLLBACK_BRANCH_PREFIX, veto_tag
 from gitops_bot.core.route import Routed
 from gitops_bot.core.templates import label_bindings
 from gitops_bot.core.trailers import message_trailers, replace_trailer
@@ -50,7 +51,7 @@ class Merger:
         """Merge if still right; `gate` asks the pre-act checks too (not for a human's /approve)."""
         lock: AbstractContextManager[None] = nullcontext() if locked else self.engine.exclusive()
         with lock:
-            if not pull.head_sha:
+            if not pull.head_sha or not locked:  # read before the lock: another thread may have acted
                 pull = self.api.pull(pull.number)
             if not pull.open:
                 return MergeResult(
@@ -76,7 +77,11 @@ class Merger:
         except AlertPayloadError:
             alert = None
         labels, _ = label_bindings(policy.template_labels, alert.labels if alert else {})
-        _, culprit = version_commit(repo, repo.sync(), policy, {**labels, "agent": ticket.agent})
+        head = repo.sync()
+        veto = veto_tag(ticket.agent, ticket.culprit)
+        if any(tag.name == veto for tag in self.engine.trusted.tags(veto)):
+            return "veto", "vetoed: the refusal is recorded in git"  # e.g. a crash before the close
+        _, culprit = version_commit(repo, head, policy, {**labels, "agent": ticket.agent})
         if culprit is None or culprit.commit.sha != ticket.culprit:
             now_from = culprit.commit.sha[:12] if culprit else "nowhere"
             return "close", (
@@ -110,8 +115,9 @@ class Merger:
         if kind == "block":
             return self._block(pull, ticket, reason)
         self.api.comment(pull.number, f"Closing without merging: {reason}.")
-        self.api.add_labels(pull.number, [OBSOLETE])  # output; the ticket says a new alert may reopen
-        self.api.edit(pull.number, body=self._with(pull, ticket, closed="obsolete"), close=True)
+        closed = "vetoed" if kind == "veto" else "obsolete"  # the ticket says whether a new alert may reopen
+        self.api.add_labels(pull.number, [VETOED if kind == "veto" else OBSOLETE])  # output only
+        self.api.edit(pull.number, body=self._with(pull, ticket, closed=closed), close=True)
         delete_branch(self.engine.repo, pull.head_ref)
         return MergeResult("closed", f"closed #{pull.number}: {reason}")
 
@@ -131,12 +137,14 @@ class Merger:
                 force_push(repo, sha, pull.head_ref, expected=head)
             except PushRejectedError:
                 return self._block(pull, ticket, "the rollback branch moved while approving")
+        self.engine.crash.hit(Point.BEFORE_MERGE)
         try:
             landed = self.api.merge(
                 pull.number, method=ticket.merge_method, sha=sha, title=title, message=body
             )
         except MergeRefusedError as e:
             return self._refused(pull, sha, ticket, (title, body), e)
+        self.engine.crash.hit(Point.AFTER_MERGE)
         self.on_landed()
         return MergeResult("merged", f"merged #{pull.number} as {landed[:12]} (Approved-By: {approved_by})")
 

@@ -1,5 +1,6 @@
 """The rollback PR state machine: given what GitHub shows and the time, the next step (pure)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,6 +140,14 @@ def _unhold(ticket: Ticket, login: str, now: datetime) -> Step:
         f"(in {human(left.total_seconds())}) unless vetoed.",
         remove_labels=(HELD,),
     )
+
+
+def expected_labels(ticket: Ticket, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The labels a rollback PR carries from its ticket (a crash may have left them unwritten)."""
+    state = [MODE_LABELS[ticket.mode]] if ticket.mode in MODE_LABELS else []
+    if ticket.held:
+        state.append(HELD)
+    return frozenset([LABEL, f"agent/{ticket.agent}", *state, *extra])
 
 
 def merge_commit(message: str, approved_by: str, number: int) -> tuple[str, str]:

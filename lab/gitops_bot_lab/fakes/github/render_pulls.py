@@ -56,7 +56,12 @@ class PullRender:
             "title": issue.title,
             "user": self._render.user(issue.user),
             "body": issue.body,
-            "labels": [self._render.label(self._s.labels[n]) for n in issue.labels],
+            # GitHub's description types a pull's label description as a plain string (an issue's
+            # may be null): a label made without one is rendered as "" here.
+            "labels": [
+                {**(lj := self._render.label(self._s.labels[n])), "description": lj["description"] or ""}
+                for n in issue.labels
+            ],
             "milestone": None,
             "active_lock_reason": None,
             "created_at": issue.created_at,

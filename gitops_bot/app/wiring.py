@@ -149,6 +149,13 @@ def _argo_executor(config: Config, policies: tuple[Policy, ...]) -> "ArgoExecuto
     return ArgoExecutor(make_argo(config.executor), policies, poll_seconds=config.executor.poll_seconds)
 
 
+def job_deadline(config: Config) -> float:
+    """The longest one alert's job may run: up to 3 in-line attempts, each redoing for
+    rollback_deadline plus one git call that runs to its kill deadline. /livez only complains well
+    past it, and the pod's termination grace period must exceed it (manifests/bot)."""
+    return 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
+
+
 class Runtime:
     """Everything `serve` runs: the worker, the recovery watcher, resync and watch-good loops."""
 
@@ -163,14 +170,11 @@ class Runtime:
         self.config = config
         self.prometheus = make_reader(config)
         engine = engine or make_engine(config, reader=self.prometheus, crash=crash, defer_clone=defer_clone)
-        # A job: up to 3 in-line attempts, each redoing for rollback_deadline plus one git call that
-        # runs to its kill deadline; /livez only complains well past that.
-        job_deadline = 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
         self.argo = _argo_executor(config, engine.policies)
         self.bot = Bot(
             engine,
             Journal(config.workdir.parent / "journal"),
-            job_deadline=job_deadline,
+            job_deadline=job_deadline(config),
             handler=self.argo.handle if self.argo is not None else None,
         )
         self.github = _github(engine)

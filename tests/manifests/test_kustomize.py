@@ -11,6 +11,7 @@ import yaml
 
 from gitops_bot.adapters.github.settings import parse_github
 from gitops_bot.app.config import parse_config
+from gitops_bot.app.wiring import job_deadline
 from tests.manifests.crd_schema import CrdValidator
 from tests.manifests.pod_security import violations
 from tests.manifests.rendered import (
@@ -138,13 +139,14 @@ def test_one_replica_owns_a_read_write_once_volume_and_is_replaced_not_rolled() 
     }
 
 
-def test_probes_grace_period_and_resources() -> None:
+def test_probes_grace_period_and_resources(tmp_path: Path) -> None:
     objects = render("manifests/bot")
     bot = container(objects)
     assert bot["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert bot["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
-    # Longer than the longest bounded wait in one job (GitHub back-off, max_wait_seconds = 120).
-    assert pod_spec(objects)["terminationGracePeriodSeconds"] == 180
+    # Longer than the longest job the shipped config allows, so SIGTERM's drain is never cut short.
+    config = parse_config(yaml.safe_load(config_text(objects)), base=tmp_path)
+    assert pod_spec(objects)["terminationGracePeriodSeconds"] > job_deadline(config)
     assert set(bot["resources"]["requests"]) == {"cpu", "memory"} and "memory" in bot["resources"]["limits"]
 
 

@@ -55,11 +55,14 @@ def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
         stderr=log,
     )
     log.close()
-    deadline = time.monotonic() + 20
+    # Up means ready: serve answers (and journals alerts) while its first clone is still being made.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-            return proc
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if json.loads(r.read()).get("ready") is True:
+                    return proc
+            time.sleep(0.05)
         except OSError:
             assert proc.poll() is None, Path(log.name).read_text(errors="replace")
             time.sleep(0.05)

@@ -5,7 +5,7 @@ import os
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gitops_bot.adapters.alertmanager import AlertmanagerAPI
 from gitops_bot.adapters.gitrepo import GitRepo
@@ -154,6 +154,13 @@ def job_deadline(config: Config) -> float:
     rollback_deadline plus one git call that runs to its kill deadline. /livez only complains well
     past it, and the pod's termination grace period must exceed it (manifests/bot)."""
     return 3 * (config.rollback_deadline + config.git.network_timeout) + 3.0
+
+
+class Stoppable(Protocol):
+    """A background part of the runtime."""
+
+    def stop(self) -> None:
+        """Stop after the pass in hand."""
 
 
 class Runtime:
@@ -361,18 +368,25 @@ class Runtime:
         self.bot.finish_current_only()  # first: stopping the other loops may wait for the job in hand
         with self._life:
             self._stop.set()
-        if self.escalations is not None:
-            self.escalations.stop()
-        self.policy_status.stop()
-        if self._good is not None:
-            self._good.stop()
-        if self.resync is not None:
-            self.resync.stop()
-        if self.github is not None:
-            self.github.stop()
-        if self.argo is not None:
-            self.argo.deadlines.stop()
-        self.watcher.stop()
-        if self.cluster is not None:
-            self.cluster.stop()
+        # Side by side: each loop may be mid-pass (an outside call up to its deadline), and one
+        # after another the joins would add up past a pod's grace period.
+        loops: list[Stoppable | None] = [
+            self.escalations,
+            self.policy_status,
+            self._good,
+            self.resync,
+            self.github,
+            self.argo.deadlines if self.argo is not None else None,
+            self.watcher,
+            self.cluster,
+        ]
+        stopping = [
+            threading.Thread(target=part.stop, name="gitops-bot-stop", daemon=True)
+            for part in loops
+            if part is not None
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self.bot.stop()

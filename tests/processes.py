@@ -2,9 +2,10 @@
 
 import subprocess
 
-# serve drains on SIGTERM (finishes the job in hand, stops every loop); on a loaded 2-core machine
-# that has taken over 10 s. Well inside the pod's termination grace period all the same.
-STOP_DEADLINE = 60.0
+# serve drains on SIGTERM (finishes the job in hand, stops every loop); on a 2-core machine that has
+# taken over 60 s once in about ten runs (cause not yet found; see the issue-10 notes). Still well inside
+# the pod's termination grace period (780 s).
+STOP_DEADLINE = 150.0
 
 
 def stop_serve(proc: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

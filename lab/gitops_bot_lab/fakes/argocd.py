@@ -37,7 +37,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from gitops_bot_lab.fakes.argocd_model import ArgoController, FakeApp, SyncRefused
-from gitops_bot_lab.fakes.loopback import BareGit, LoopbackServer
+from gitops_bot_lab.fakes.loopback import BareGit, LoopbackServer, ServedOnLoopback
 from gitops_bot_lab.fakes.swagger import NO_BODY, ContractError, SwaggerContract
 
 NAMESPACE = "argocd"
@@ -89,7 +89,7 @@ def _error(grpc_code: int, message: str) -> tuple[int, dict[str, Any]]:
     return _GRPC_HTTP.get(grpc_code, 500), {"error": message, "code": grpc_code, "message": message}
 
 
-class FakeArgoCD:
+class FakeArgoCD(ServedOnLoopback):
     """The stand-in. Test controls: add_app(), app(), fail_next(), refresh_delay_s, log, contract_errors."""
 
     def __init__(self, bare_repo: Path, token: str, contract: SwaggerContract | None = None) -> None:
@@ -102,18 +102,6 @@ class FakeArgoCD:
         self._server = LoopbackServer(self._wsgi)
 
     # -- lifecycle and test controls -------------------------------------------------------------
-
-    def __enter__(self) -> FakeArgoCD:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL of the API server."""
-        return self._server.url
 
     @property
     def contract_errors(self) -> list[str]:

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from gitops_bot_lab.fakes.crd import CustomResource, load_crd
 from gitops_bot_lab.fakes.flux_model import REQUESTED_AT, FluxControllers, Key, Mode, now
-from gitops_bot_lab.fakes.loopback import BareGit, LoopbackServer
+from gitops_bot_lab.fakes.loopback import BareGit, LoopbackServer, ServedOnLoopback
 from gitops_bot_lab.fakes.patch import PatchError, apply_patch
 
 CRD_FILES = (
@@ -84,7 +84,7 @@ class KubeError(Exception):
         return out
 
 
-class FakeKube:
+class FakeKube(ServedOnLoopback):
     """The stand-in. Test controls: create(), obj(), mode(), fail_next(), log, contract_errors."""
 
     def __init__(self, bare_repo: Path, token: str, contracts: Path | None = None) -> None:
@@ -99,18 +99,6 @@ class FakeKube:
         self.lock = threading.RLock()
         self.response_delay_s = 0.0  # an API server too slow for the client's deadline
         self._server = LoopbackServer(self._wsgi)
-
-    def __enter__(self) -> FakeKube:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """The API server address for a kubernetes.client.Configuration."""
-        return self._server.url
 
     def crd_for(self, api_version: str, kind: str) -> CustomResource:
         """The served CRD version for an apiVersion/kind."""

@@ -7,7 +7,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -80,6 +80,24 @@ class LoopbackServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+
+
+class ServedOnLoopback:
+    """A stand-in served by its `_server`: a context manager that starts and stops it, and its URL."""
+
+    _server: LoopbackServer
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the stand-in, e.g. http://127.0.0.1:43123."""
+        return self._server.url
 
 
 class BareGit:

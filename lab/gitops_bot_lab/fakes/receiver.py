@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from gitops_bot_lab.fakes.flux_model import REQUESTED_AT, condition
 from gitops_bot_lab.fakes.kube import FakeKube
-from gitops_bot_lab.fakes.loopback import LoopbackServer
+from gitops_bot_lab.fakes.loopback import LoopbackServer, ServedOnLoopback
 
 # notification-controller's defaults for a resource listed without apiVersion.
 _DEFAULT_API_VERSIONS = {
@@ -44,7 +44,7 @@ def signature_ok(header: str, body: bytes, token: str) -> bool:
     return hmac.compare_digest(expected, digest)
 
 
-class FakeReceiver:
+class FakeReceiver(ServedOnLoopback):
     """The webhook server. `add_receiver()` creates the Secret and the Receiver in the FakeKube."""
 
     def __init__(self, kube: FakeKube) -> None:
@@ -52,18 +52,6 @@ class FakeReceiver:
         self.tokens: dict[tuple[str, str], str] = {}  # (namespace, secret name) -> token
         self.log: list[tuple[str, str, int]] = []
         self._server = LoopbackServer(self._wsgi)
-
-    def __enter__(self) -> FakeReceiver:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL of the webhook-receiver service."""
-        return self._server.url
 
     def add_receiver(
         self,
